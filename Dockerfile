@@ -1,0 +1,37 @@
+# syntax=docker/dockerfile:1
+# data-feeder: TypeScript run directly by tsx (a production dependency: bin/data-feeder.js
+# registers tsx/esm/api), so there is no build step — only dependencies to install.
+
+# ---- deps: production dependencies only, from the lock file ----
+FROM node:20-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+# ---- runtime ----
+FROM node:20-slim AS runtime
+ENV NODE_ENV=production \
+    DATA_DIR=/data \
+    HEALTH_CHECK_HOST=0.0.0.0 \
+    HEALTH_CHECK_PORT=8080 \
+    LOG_FORMAT=json
+WORKDIR /app
+# Code and dependencies are owned by root and read-only for the service user.
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json package-lock.json ./
+COPY tsconfig.json ./
+COPY bin ./bin
+COPY src ./src
+# DATA_DIR holds the embedded database (when no DATABASE_URL/DB_HOST) and the spool.
+RUN mkdir -p /data && chown 1000:1000 /data
+# The image's "node" user, by number so that Kubernetes' runAsNonRoot can verify it.
+USER 1000:1000
+EXPOSE 8080
+VOLUME /data
+# No curl in -slim: Node's own fetch asks /live.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.HEALTH_CHECK_PORT||8080)+'/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# SIGTERM reaches node directly (exec form, PID 1): it flushes and exits within SHUTDOWN_TIMEOUT_MS.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["node", "bin/data-feeder.js"]
+CMD ["run"]

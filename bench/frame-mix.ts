@@ -1,0 +1,45 @@
+/**
+ * A realistic mix of wire frames, built by the simulator's own serialisers:
+ * per symbol and minute, 29 forming klines (x=false, every 2 s), the closed
+ * kline (x=true) and 60 bookTickers (every 1 s), interleaved in time order,
+ * each in the combined-stream wrapper the feed's `/stream?streams=` URLs get.
+ */
+import { bookEvent, frame, klineEvent } from '../src/simulator/frames.ts'
+import { bookAt, formingKline, MINUTE, simulatedKline } from '../src/simulator/market.ts'
+import { universe } from './proc.ts'
+
+export interface FrameMix {
+  readonly symbols: readonly string[]
+  readonly frames: readonly string[]
+  readonly bytes: number
+  readonly closed: number
+}
+
+/** Minutes `from`, `from+1m`, … for `symbols` symbols. */
+export function frameMix(symbolCount: number, minutes: number, from = Date.UTC(2024, 0, 1)): FrameMix {
+  const symbols = universe(symbolCount)
+  const frames: string[] = []
+  let closed = 0
+  for (let m = 0; m < minutes; m++) {
+    const open = from + m * MINUTE
+    for (let s = 0; s < 60; s++) {
+      const t = open + s * 1_000
+      for (const symbol of symbols) {
+        const lower = symbol.toLowerCase()
+        frames.push(frame(`${lower}@bookTicker`, bookEvent(symbol, bookAt(symbol, t, 300)), true))
+        if (s % 2 === 1) {
+          const k = formingKline(symbol, open, s * 1_000)
+          if (k !== null) frames.push(frame(`${lower}@kline_1m`, klineEvent(k, false, t), true))
+        }
+      }
+    }
+    for (const symbol of symbols) {
+      const k = simulatedKline(symbol, open)
+      frames.push(frame(`${symbol.toLowerCase()}@kline_1m`, klineEvent(k, true, open + MINUTE + 300), true))
+      closed++
+    }
+  }
+  let bytes = 0
+  for (const f of frames) bytes += f.length
+  return { symbols, frames, bytes, closed }
+}

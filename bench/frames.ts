@@ -1,0 +1,75 @@
+/**
+ * Frame handling: decodeFrame + CandleAssembler.accept per frame, next to
+ * JSON.parse of the same frames in the same run (SPEC §8: ≤ 2×). Runs
+ * alternate ours/baseline so machine noise hits both alike.
+ */
+import { performance } from 'node:perf_hooks'
+import { decodeFrame } from '../src/binance/decode.ts'
+import { CandleAssembler } from '../src/candles/candle-assembler.ts'
+import { type FrameMix, frameMix } from './frame-mix.ts'
+import { fmt, fmtSample, type Row, summarize } from './stats.ts'
+
+const NOW = Date.UTC(2030, 0, 1)
+let sink = 0
+
+function ours(mix: FrameMix, passes: number): number {
+  const frames = mix.frames
+  const t0 = performance.now()
+  for (let p = 0; p < passes; p++) {
+    const a = new CandleAssembler(mix.symbols, 'spot')
+    for (let i = 0; i < frames.length; i++) {
+      const r = decodeFrame(frames[i] as string, NOW)
+      if (!r.ok) throw new Error(`rejected ${r.reason}: ${r.detail}`)
+      const x = a.accept(r.event, NOW)
+      if (x.kind === 'rejected') throw new Error(`rejected ${x.reason}: ${x.detail}`)
+      if (x.kind === 'candle') sink++
+    }
+  }
+  return ((performance.now() - t0) * 1e6) / (passes * frames.length)
+}
+
+function jsonParse(mix: FrameMix, passes: number): number {
+  const frames = mix.frames
+  const t0 = performance.now()
+  for (let p = 0; p < passes; p++) {
+    for (let i = 0; i < frames.length; i++) {
+      const v = JSON.parse(frames[i] as string) as { stream?: string }
+      if (v.stream !== undefined) sink++
+    }
+  }
+  return ((performance.now() - t0) * 1e6) / (passes * frames.length)
+}
+
+export async function runFrameBench({ quick }: { quick: boolean }): Promise<Row[]> {
+  const mix = frameMix(quick ? 10 : 100, quick ? 1 : 3)
+  const runs = quick ? 3 : 11
+  const passes = quick ? 1 : 5
+  // Warm-up: let both reach optimised code before anything is timed.
+  ours(mix, passes)
+  jsonParse(mix, passes)
+  const a: number[] = []
+  const b: number[] = []
+  const ratios: number[] = []
+  for (let i = 0; i < runs; i++) {
+    const x = ours(mix, passes)
+    const y = jsonParse(mix, passes)
+    a.push(x)
+    b.push(y)
+    ratios.push(x / y)
+  }
+  if (sink < 0) process.stderr.write('')
+  const o = summarize(a)
+  const j = summarize(b)
+  const r = summarize(ratios)
+  const kb = mix.bytes / mix.frames.length
+  return [
+    {
+      metric: `frame handling (decodeFrame + CandleAssembler.accept), ${fmt(mix.frames.length)} combined frames (${fmt(kb)} B avg; 2/3 bookTicker, 1/3 kline, ${fmt(mix.closed)} closed)`,
+      ours: fmtSample(o, 'ns/frame'),
+      baseline: `JSON.parse ${fmtSample(j, 'ns/frame')}`,
+      ratio: `${fmt(r.median, 2)}× (${fmt(r.min, 2)}–${fmt(r.max, 2)})`,
+      goal: '≤ 2×',
+      command: 'npm run bench -- frames',
+    },
+  ]
+}

@@ -1,0 +1,82 @@
+/**
+ * Idle RSS with a real PostgreSQL: the real CLI (4 symbols from a simulator in
+ * its own process) after 5 min (`--quick`: 10 s), sampled from
+ * /proc/<pid>/status VmRSS beside two baselines running at the same time — a
+ * bare `node` timer, and node importing only the runtime libraries. Then two
+ * short probe runs with bench/module-probe.mjs record every module resolved:
+ * PGlite must be absent with DATABASE_URL, and present in the control run
+ * with the embedded database (so the probe is shown to see it).
+ */
+import { readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { benchDatabase } from './bench-db.ts'
+import { REPO, rssMb, sleep, startFeeder, startNode, startSimProcess, universe } from './proc.ts'
+import { fmt, fmtSample, type Row, summarize } from './stats.ts'
+
+const IMPORTS = `for (const m of ['ws', 'pg', 'pino', 'prom-client', 'zod']) await import(m);
+setInterval(() => {}, 1000)`
+const LIBS = `import { register } from 'tsx/esm/api'; register();\n${IMPORTS}`
+
+async function probe(env: Record<string, string>): Promise<number> {
+  const file = join(tmpdir(), `df-modules-${process.pid}-${Date.now()}.log`)
+  const f = await startFeeder({ ...env, DF_MODULE_LOG: file }, [
+    '--import',
+    resolve(REPO, 'bench/module-probe.mjs'),
+  ])
+  await sleep(2_000)
+  await f.close()
+  const urls = new Set(readFileSync(file, 'utf8').split('\n'))
+  rmSync(file, { force: true })
+  if (urls.size < 20) throw new Error('module probe recorded nothing')
+  return [...urls].filter((u) => u.includes('@electric-sql/pglite')).length
+}
+
+export async function runIdleRssBench({ quick }: { quick: boolean }): Promise<Row[]> {
+  const waitMs = quick ? 10_000 : 5 * 60_000
+  const sampleMs = quick ? 1_000 : 10_000
+  const samples = 6
+  const bench = await benchDatabase()
+  const sim = await startSimProcess({ symbols: 4 })
+  const env = {
+    TRADING_SYMBOLS: universe(4).join(','),
+    BINANCE_STREAM_URL: sim.wsBase,
+    BINANCE_REST_URL: sim.httpBase,
+  }
+  try {
+    const feeder = await startFeeder({ ...env, DATABASE_URL: bench.url })
+    const bare = startNode(['-e', 'setInterval(() => {}, 1000)'])
+    const libs = startNode(['--input-type=module', '-e', LIBS])
+    const noTsx = startNode(['--input-type=module', '-e', IMPORTS])
+    const r = { feeder: [] as number[], bare: [] as number[], libs: [] as number[], noTsx: [] as number[] }
+    try {
+      await sleep(waitMs - samples * sampleMs)
+      for (let i = 0; i < samples; i++) {
+        await sleep(sampleMs)
+        r.feeder.push(rssMb(feeder.pid))
+        r.bare.push(rssMb(bare.pid))
+        r.libs.push(rssMb(libs.pid))
+        r.noTsx.push(rssMb(noTsx.pid))
+      }
+    } finally {
+      await Promise.all([feeder.close(), bare.close(), libs.close(), noTsx.close()])
+    }
+    const withPg = await probe({ ...env, DATABASE_URL: bench.url })
+    const control = await probe(env) // no DATABASE_URL: the embedded database in a temp DATA_DIR
+    const f = summarize(r.feeder)
+    const l = summarize(r.libs)
+    return [
+      {
+        metric: `idle RSS after ${fmt(waitMs / 60_000, quick ? 2 : 0)} min, real PostgreSQL, 4 symbols (kline + bookTicker); ${samples} samples over the last ${fmt((samples * sampleMs) / 1000)} s`,
+        ours: `${fmtSample(f, 'MB', 1)}; PGlite modules loaded: ${withPg} (control run with the embedded DB: ${control})`,
+        baseline: `node + ws/pg/pino/prom-client/zod + tsx register ${fmtSample(l, 'MB', 1)}; the same without tsx ${fmtSample(summarize(r.noTsx), 'MB', 1)}; bare node ${fmtSample(summarize(r.bare), 'MB', 1)}`,
+        ratio: `${f.median >= l.median ? '+' : '−'}${fmt(Math.abs(f.median - l.median), 1)} MB vs libraries`,
+        goal: '≤ 75 MB, PGlite never loaded',
+        command: 'npm run bench -- rss',
+      },
+    ]
+  } finally {
+    await sim.close()
+    await bench.drop()
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * The Binance market-data feed: symbols → ≤1024 streams per connection →
+ * one ReconnectingConnection each → decoded StreamEvents. Binance specifics
+ * live here (URLs, SUBSCRIBE ids, serverShutdown); lifecycle lives in src/stream.
+ */
+import type { Clock } from '../core/clock.ts'
+import type { StreamEvent } from '../core/records.ts'
+import { TypedEmitter } from '../core/typed-emitter.ts'
+import { type ConnectionOptions, ReconnectingConnection } from '../stream/connection.ts'
+import type { ConnectionEvents } from '../stream/connection-events.ts'
+import type { MessageKind } from '../stream/managed-socket-types.ts'
+import { decodeFrame } from './decode.ts'
+import {
+  chunkStreams,
+  MAX_STREAMS_PER_CONNECTION,
+  MAX_URL_LENGTH,
+  planConnectionUrl,
+  streamsFor,
+} from './stream-names.ts'
+
+export interface EventMeta {
+  readonly connectionId: string
+  readonly socketId: string
+  readonly stream: string | null
+}
+
+export type ConnectionTuning = Partial<
+  Pick<
+    ConnectionOptions,
+    | 'handshakeTimeoutMs'
+    | 'staleAfterMs'
+    | 'clientPingMs'
+    | 'pongTimeoutMs'
+    | 'maxLifetimeMs'
+    | 'lifetimeJitterMs'
+    | 'backoff'
+    | 'pacer'
+  >
+>
+
+export interface BinanceFeedOptions {
+  /** BINANCE_STREAM_URL, e.g. `wss://stream.binance.com:9443/ws`. */
+  readonly baseUrl: string
+  readonly symbols: readonly string[]
+  readonly clock: Clock
+  readonly random?: () => number
+  /** kline, book_ticker and control_error events, in arrival order per socket. */
+  readonly onEvent: (event: StreamEvent, meta: EventMeta) => void
+  readonly onInvalid?: (reason: string, detail: string, connectionId: string) => void
+  readonly maxStreamsPerConnection?: number
+  readonly maxUrlLength?: number
+  /** Streams per SUBSCRIBE request when the URL could not hold them all. */
+  readonly subscribeBatchSize?: number
+  readonly connection?: ConnectionTuning
+}
+
+type WithConnection<T> = { readonly connectionId: string } & T
+
+export interface BinanceFeedEvents {
+  connected: WithConnection<{ socketId: string; streams: number; rotation: boolean; at: number }>
+  /** First data on a socket. `afterReconnect`: it ends an outage whose window is `resumedAfter`. */
+  healthy: WithConnection<{
+    socketId: string
+    afterReconnect: boolean
+    resumedAfter: ConnectionEvents['healthy']['resumedAfter']
+    at: number
+  }>
+  disconnected: WithConnection<{ socketId: string; reason: string; lastMessageAt: number | null; at: number }>
+  reconnecting: WithConnection<{ attempt: number; delayMs: number; reason: string }>
+  close: WithConnection<ConnectionEvents['close']>
+  rotating: WithConnection<{ socketId: string; reason: string }>
+  invalid: WithConnection<{ socketId: string; reason: string; detail: string }>
+  control_error: WithConnection<{
+    socketId: string
+    id: number | string | null
+    code: number
+    msg: string
+    streams: readonly string[] | null
+  }>
+  subscribed: WithConnection<{ socketId: string; id: number; streams: number }>
+  error: WithConnection<{ socketId: string | null; error: Error }>
+}
+
+export interface FeedConnectionStatus {
+  readonly id: string
+  readonly streams: number
+  readonly connected: boolean
+  readonly healthy: boolean
+  readonly lastMessageAt: number | null
+  readonly openedAt: number | null
+  readonly reconnects: number
+  readonly rotations: number
+  /** SUBSCRIBE requests sent on the active socket and not yet acknowledged. */
+  readonly pendingSubscriptions: number
+}
+
+/** Binance has no documented cap on SUBSCRIBE params; 200 keeps frames small and well-tested sizes. */
+const DEFAULT_SUBSCRIBE_BATCH = 200
+
+interface PendingRequest {
+  readonly connectionId: string
+  readonly socketId: string
+  readonly streams: readonly string[]
+}
+
+interface FeedConnection {
+  readonly id: string
+  readonly streams: readonly string[]
+  readonly conn: ReconnectingConnection
+}
+
+export class BinanceFeed extends TypedEmitter<BinanceFeedEvents> {
+  private readonly opts: BinanceFeedOptions
+  private readonly connections: FeedConnection[]
+  private readonly pending = new Map<number, PendingRequest>()
+  private requestSeq = 0
+
+  constructor(opts: BinanceFeedOptions) {
+    super()
+    this.opts = opts
+    const chunks = chunkStreams(
+      streamsFor(opts.symbols),
+      opts.maxStreamsPerConnection ?? MAX_STREAMS_PER_CONNECTION,
+    )
+    this.connections = chunks.map((streams, i) => this.build(`binance-${i}`, streams))
+  }
+
+  start(): void {
+    for (const c of this.connections) c.conn.start()
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.connections.map((c) => c.conn.stop()))
+    this.pending.clear()
+  }
+
+  status(): FeedConnectionStatus[] {
+    return this.connections.map((c) => {
+      const s = c.conn.status()
+      let pendingSubscriptions = 0
+      for (const p of this.pending.values()) if (p.socketId === s.activeSocketId) pendingSubscriptions++
+      return {
+        id: c.id,
+        streams: c.streams.length,
+        connected: s.connected,
+        healthy: s.healthy,
+        lastMessageAt: s.lastMessageAt,
+        openedAt: s.openedAt,
+        reconnects: s.reconnects,
+        rotations: s.rotations,
+        pendingSubscriptions,
+      }
+    })
+  }
+
+  /** Every connection has an open socket that has delivered data. */
+  allConnected(): boolean {
+    return this.connections.length > 0 && this.connections.every((c) => c.conn.status().healthy)
+  }
+
+  private build(id: string, streams: readonly string[]): FeedConnection {
+    const plan = planConnectionUrl(this.opts.baseUrl, streams, this.opts.maxUrlLength ?? MAX_URL_LENGTH)
+    const batch = this.opts.subscribeBatchSize ?? DEFAULT_SUBSCRIBE_BATCH
+    const conn = new ReconnectingConnection({
+      ...this.opts.connection,
+      name: id,
+      url: () => plan.url,
+      clock: this.opts.clock,
+      ...(this.opts.random ? { random: this.opts.random } : {}),
+      classify: (text, receivedAt, socketId) => this.route(conn, id, text, receivedAt, socketId),
+      // Every socket, including reconnects and rotations, subscribes afresh:
+      // a socket that skips this looks healthy while half its streams are silent.
+      onSocketOpen: (socket) => {
+        for (let i = 0; i < plan.toSubscribe.length; i += batch) {
+          const params = plan.toSubscribe.slice(i, i + batch)
+          const reqId = ++this.requestSeq
+          this.pending.set(reqId, { connectionId: id, socketId: socket.socketId, streams: params })
+          socket.send(JSON.stringify({ method: 'SUBSCRIBE', params, id: reqId }))
+        }
+      },
+    })
+    this.wire(id, streams.length, conn)
+    return { id, streams, conn }
+  }
+
+  private route(
+    conn: ReconnectingConnection,
+    connectionId: string,
+    text: string,
+    receivedAt: number,
+    socketId: string,
+  ): MessageKind {
+    const r = decodeFrame(text, receivedAt)
+    if (!r.ok) {
+      this.opts.onInvalid?.(r.reason, r.detail, connectionId)
+      this.emit('invalid', { connectionId, socketId, reason: r.reason, detail: r.detail })
+      return 'invalid'
+    }
+    const e = r.event
+    switch (e.type) {
+      case 'kline':
+      case 'book_ticker':
+        this.opts.onEvent(e, { connectionId, socketId, stream: r.stream })
+        return 'data'
+      case 'server_shutdown':
+        conn.rotate('server_shutdown', socketId)
+        return 'control'
+      case 'control_result': {
+        const p = typeof e.id === 'number' ? this.pending.get(e.id) : undefined
+        if (p && typeof e.id === 'number') {
+          this.pending.delete(e.id)
+          this.emit('subscribed', { connectionId, socketId, id: e.id, streams: p.streams.length })
+        }
+        return 'control'
+      }
+      case 'control_error': {
+        const p = typeof e.id === 'number' ? this.pending.get(e.id) : undefined
+        if (typeof e.id === 'number') this.pending.delete(e.id)
+        this.opts.onEvent(e, { connectionId, socketId, stream: null })
+        this.emit('control_error', {
+          connectionId,
+          socketId,
+          id: e.id,
+          code: e.code,
+          msg: e.msg,
+          streams: p?.streams ?? null,
+        })
+        return 'control'
+      }
+    }
+  }
+
+  private wire(connectionId: string, streams: number, conn: ReconnectingConnection): void {
+    conn.on('open', (e) =>
+      this.emit('connected', { connectionId, socketId: e.socketId, streams, rotation: e.rotation, at: e.at }),
+    )
+    conn.on('healthy', (e) =>
+      this.emit('healthy', {
+        connectionId,
+        socketId: e.socketId,
+        afterReconnect: e.resumedAfter !== null,
+        resumedAfter: e.resumedAfter,
+        at: e.at,
+      }),
+    )
+    conn.on('disconnected', (e) =>
+      this.emit('disconnected', {
+        connectionId,
+        socketId: e.socketId,
+        reason: e.cause,
+        lastMessageAt: e.lastMessageAt,
+        at: e.at,
+      }),
+    )
+    conn.on('reconnecting', (e) => this.emit('reconnecting', { connectionId, ...e }))
+    conn.on('close', (e) => {
+      for (const [reqId, p] of this.pending) if (p.socketId === e.socketId) this.pending.delete(reqId)
+      this.emit('close', { connectionId, ...e })
+    })
+    conn.on('rotating', (e) => this.emit('rotating', { connectionId, ...e }))
+    conn.on('error', (e) => this.emit('error', { connectionId, ...e }))
+  }
+}
+
+export function createBinanceFeed(opts: BinanceFeedOptions): BinanceFeed {
+  return new BinanceFeed(opts)
+}

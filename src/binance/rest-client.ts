@@ -1,0 +1,399 @@
+/**
+ * Binance spot REST client for public market data (klines, exchangeInfo, time,
+ * ping) with manners: one weight budget for every caller, Retry-After obeyed
+ * for all requests at once, jittered exponential backoff on transient failures,
+ * every response validated before use. No API key: public data only.
+ *
+ * Effects live here (fetch, clock); parsing is in rest-rows.ts and
+ * rest-response.ts, the budget in weight-budget.ts. Emits events, never logs.
+ */
+import type { Clock } from '../core/clock.ts'
+import type { Candle } from '../core/records.ts'
+import { MINUTE_MS } from '../core/records.ts'
+import {
+  type BackfillResult,
+  ENDPOINT_WEIGHTS,
+  type KlinesQuery,
+  REST_DEFAULTS,
+  type RestClient,
+  type RestClientOptions,
+  type RestClientState,
+  type RestEndpoint,
+  type RestEvent,
+} from './rest-api.ts'
+import { isRetryableRestError, RestError } from './rest-errors.ts'
+import {
+  expectObject,
+  interpretResponse,
+  parseRetryAfter,
+  parseUsedWeight,
+  TOO_MANY_REQUESTS,
+} from './rest-response.ts'
+import { type KlinePage, parseKlineRows } from './rest-rows.ts'
+import { WeightBudget, WINDOW_MS } from './weight-budget.ts'
+
+export * from './rest-api.ts'
+export {
+  isRateLimitError,
+  isRestError,
+  isRetryableRestError,
+  RestError,
+  type RestErrorCode,
+} from './rest-errors.ts'
+export { type KlinePage, parseKlineRows, type RowRejection } from './rest-rows.ts'
+
+const PATHS: Readonly<Record<RestEndpoint, string>> = {
+  klines: '/api/v3/klines',
+  exchangeInfo: '/api/v3/exchangeInfo',
+  time: '/api/v3/time',
+  ping: '/api/v3/ping',
+}
+
+const SYMBOL_RE = /^[A-Z0-9]{2,30}$/
+
+function checkSymbol(symbol: string): void {
+  if (!SYMBOL_RE.test(symbol)) throw new RestError('INVALID_ARGUMENT', `bad symbol ${JSON.stringify(symbol)}`)
+}
+
+function checkTime(name: string, v: number | undefined): void {
+  if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) {
+    throw new RestError('INVALID_ARGUMENT', `${name} must be a non-negative integer (ms), got ${v}`)
+  }
+}
+
+function clamp01(x: number): number {
+  return Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0.5
+}
+
+interface Answer {
+  readonly body: unknown
+  readonly receivedAt: number
+}
+
+export class BinanceRestClient implements RestClient {
+  private readonly base: string
+  private readonly clock: Clock
+  private readonly random: () => number
+  private readonly budget: WeightBudget
+  private readonly timeoutMs: number
+  private readonly maxRetries: number
+  private readonly backoffBaseMs: number
+  private readonly backoffMaxMs: number
+  private readonly closeGraceMs: number
+  private readonly fetchImpl: typeof fetch
+  private readonly onEvent: ((e: RestEvent) => void) | undefined
+  private readonly closer = new AbortController()
+  private backoffSleeping = 0
+
+  constructor(opts: RestClientOptions) {
+    let url: URL
+    try {
+      url = new URL(opts.baseUrl)
+    } catch (cause) {
+      throw new RestError('INVALID_ARGUMENT', `bad baseUrl ${JSON.stringify(opts.baseUrl)}`, { cause })
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new RestError('INVALID_ARGUMENT', `baseUrl must be http(s): ${opts.baseUrl}`)
+    }
+    this.base = `${url.origin}${url.pathname.replace(/\/+$/, '')}`
+    this.clock = opts.clock
+    this.random = opts.random ?? Math.random
+    this.timeoutMs = opts.timeoutMs ?? REST_DEFAULTS.timeoutMs
+    this.maxRetries = Math.max(0, opts.maxRetries ?? REST_DEFAULTS.maxRetries)
+    this.backoffBaseMs = opts.backoffBaseMs ?? REST_DEFAULTS.backoffBaseMs
+    this.backoffMaxMs = opts.backoffMaxMs ?? REST_DEFAULTS.backoffMaxMs
+    this.closeGraceMs = opts.closeGraceMs ?? REST_DEFAULTS.closeGraceMs
+    this.fetchImpl = opts.fetchImpl ?? fetch
+    this.onEvent = opts.onEvent
+    this.budget = new WeightBudget({
+      clock: opts.clock,
+      random: this.random,
+      ...(opts.weightLimitPerMinute !== undefined && { limitPerMinute: opts.weightLimitPerMinute }),
+      ...(opts.safetyFraction !== undefined && { safetyFraction: opts.safetyFraction }),
+      ...(opts.maxPauseWaitMs !== undefined && { maxPauseWaitMs: opts.maxPauseWaitMs }),
+      ...(opts.maxInFlight !== undefined && { maxInFlight: opts.maxInFlight }),
+      onWait: (w) => this.emit({ type: 'budget_wait', ...w }),
+    })
+  }
+
+  async klines(symbol: string, q: KlinesQuery): Promise<KlinePage> {
+    checkSymbol(symbol)
+    checkTime('startTime', q.startTime)
+    checkTime('endTime', q.endTime)
+    if (q.startTime !== undefined && q.endTime !== undefined && q.startTime > q.endTime) {
+      throw new RestError('INVALID_ARGUMENT', `startTime ${q.startTime} > endTime ${q.endTime}`)
+    }
+    if (q.limit !== undefined && !(Number.isInteger(q.limit) && q.limit >= 1 && q.limit <= 1000)) {
+      throw new RestError('INVALID_ARGUMENT', `limit must be 1…1000, got ${q.limit}`)
+    }
+    const params = new URLSearchParams({ symbol, interval: '1m' })
+    if (q.startTime !== undefined) params.set('startTime', String(q.startTime))
+    if (q.endTime !== undefined) params.set('endTime', String(q.endTime))
+    if (q.limit !== undefined) params.set('limit', String(q.limit))
+    const page = await this.call('klines', params, ({ body, receivedAt }) =>
+      parseKlineRows(body, symbol, receivedAt - this.closeGraceMs, { ...q, receivedAt }),
+    )
+    if (page.rejected.length > 0) this.emit({ type: 'rejected_rows', symbol, rejections: page.rejected })
+    return page
+  }
+
+  async closedCandlesBetween(
+    symbol: string,
+    fromOpenTime: number,
+    toOpenTime: number,
+    onPage?: (candles: readonly Candle[]) => Promise<void> | void,
+  ): Promise<BackfillResult> {
+    checkSymbol(symbol)
+    for (const [name, v] of [
+      ['fromOpenTime', fromOpenTime],
+      ['toOpenTime', toOpenTime],
+    ] as const) {
+      checkTime(name, v)
+      if (v % MINUTE_MS !== 0) throw new RestError('INVALID_ARGUMENT', `${name} ${v} is not a minute start`)
+    }
+    // Never ask for minutes that have not closed: the newest closed one opened ≥ 1 min + grace ago.
+    const lastClosed = Math.floor((this.clock.now() - this.closeGraceMs - MINUTE_MS) / MINUTE_MS) * MINUTE_MS
+    const to = Math.min(toOpenTime, lastClosed)
+    const limit = REST_DEFAULTS.pageLimit
+    let cursor = fromOpenTime
+    let candles = 0
+    let pages = 0
+    let rejected = 0
+    while (cursor <= to) {
+      const page = await this.klines(symbol, { startTime: cursor, endTime: to + MINUTE_MS - 1, limit })
+      pages++
+      candles += page.candles.length
+      rejected += page.rejected.length
+      if (page.candles.length > 0 && onPage) await onPage(page.candles)
+      // Empty: Binance has nothing in [cursor, end] (outage, before listing, delisted).
+      if (page.rawCount === 0 || page.lastOpenTime === null || page.lastOpenTime >= to) break
+      // rows are verified to lie in [cursor, end], so this always moves forward
+      cursor = page.lastOpenTime + MINUTE_MS
+    }
+    return { candles, pages, rejected }
+  }
+
+  async exchangeInfo(
+    symbols?: readonly string[],
+  ): Promise<{ symbols: Array<{ symbol: string; status: string }> }> {
+    const params = new URLSearchParams()
+    if (symbols !== undefined && symbols.length > 0) {
+      for (const s of symbols) checkSymbol(s)
+      params.set('symbols', JSON.stringify(symbols))
+    }
+    return this.call('exchangeInfo', params, ({ body }) => {
+      const list = expectObject(body, 'exchangeInfo').symbols
+      if (!Array.isArray(list)) throw new RestError('BAD_RESPONSE', 'exchangeInfo: symbols is not an array')
+      return {
+        symbols: list.map((s: unknown, i) => {
+          const o = expectObject(s, `exchangeInfo symbols[${i}]`)
+          if (typeof o.symbol !== 'string' || typeof o.status !== 'string') {
+            throw new RestError('BAD_RESPONSE', `exchangeInfo symbols[${i}] lacks symbol/status`)
+          }
+          return { symbol: o.symbol, status: o.status }
+        }),
+      }
+    })
+  }
+
+  serverTime(): Promise<number> {
+    return this.call('time', new URLSearchParams(), ({ body }) => {
+      const t = expectObject(body, 'time').serverTime
+      if (typeof t !== 'number' || !Number.isSafeInteger(t) || t <= 0) {
+        throw new RestError('BAD_RESPONSE', `time: serverTime ${String(t)}`)
+      }
+      return t
+    })
+  }
+
+  async ping(): Promise<void> {
+    await this.call('ping', new URLSearchParams(), ({ body }) => {
+      expectObject(body, 'ping')
+    })
+  }
+
+  usedWeight(): number {
+    return this.budget.used()
+  }
+
+  state(): RestClientState {
+    const b = this.budget.state()
+    return {
+      usedWeight: b.usedWeight,
+      inFlight: b.inFlight,
+      queued: b.queued,
+      pausedUntil: b.pausedUntil,
+      budgetSleeping: b.sleeping,
+      backoffSleeping: this.backoffSleeping,
+    }
+  }
+
+  /** Aborts requests in flight and fails every waiting call with CLOSED. Idempotent. */
+  close(): void {
+    if (this.closer.signal.aborted) return
+    this.closer.abort()
+    this.budget.close()
+  }
+
+  /** One logical call: budget turn, request, validation; retried while the failure is transient. */
+  private async call<T>(
+    endpoint: RestEndpoint,
+    params: URLSearchParams,
+    decode: (a: Answer) => T,
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return decode(await this.send(endpoint, params, attempt))
+      } catch (e) {
+        if (this.closer.signal.aborted) throw new RestError('CLOSED', 'REST client closed', { cause: e })
+        if (!(e instanceof RestError)) throw e // a bug, not a bad answer: do not retry it away
+        const err = e
+        const limited = err.code === 'HTTP_429' || err.code === 'HTTP_418'
+        // A pause too long to wait out (a ban of hours): fail now, the caller comes back later.
+        if (limited && this.budget.pausedUntilMs() - this.clock.now() > this.budget.maxPauseWaitMs) throw err
+        if (attempt > this.maxRetries || !(limited || isRetryableRestError(err))) throw err
+        // 429/418: the budget holds every request until the pause ends; others back off alone.
+        const delayMs = limited ? 0 : Math.max(this.backoff(attempt), err.retryAfterMs ?? 0)
+        this.emit({
+          type: 'retry',
+          endpoint,
+          attempt,
+          delayMs,
+          code: err.code,
+          status: err.status ?? null,
+          binanceCode: err.binanceCode ?? null,
+        })
+        if (delayMs > 0) await this.sleep(delayMs)
+      }
+    }
+  }
+
+  /** Equal jitter: [nominal/2, nominal), nominal = base·2^(attempt−1) capped. */
+  private backoff(attempt: number): number {
+    const nominal = Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** Math.min(attempt - 1, 30))
+    return Math.round(nominal / 2 + (clamp01(this.random()) * nominal) / 2)
+  }
+
+  private async send(endpoint: RestEndpoint, params: URLSearchParams, attempt: number): Promise<Answer> {
+    const weight = ENDPOINT_WEIGHTS[endpoint]
+    const ticket = await this.budget.acquire(weight)
+    let header: number | undefined
+    let released = false
+    const release = (): void => {
+      if (released) return
+      released = true
+      this.budget.release(ticket, header)
+    }
+    try {
+      if (this.closer.signal.aborted) throw new RestError('CLOSED', 'REST client closed')
+      const qs = params.toString()
+      this.emit({ type: 'request', endpoint, query: qs, weight, attempt })
+      const url = `${this.base}${PATHS[endpoint]}${qs === '' ? '' : `?${qs}`}`
+      const timeout = new AbortController()
+      const timer = this.clock.setTimeout(() => timeout.abort(), this.timeoutMs)
+      let res: Response
+      let text: string
+      try {
+        res = await this.fetchImpl(url, {
+          method: 'GET',
+          headers: { accept: 'application/json' },
+          signal: AbortSignal.any([timeout.signal, this.closer.signal]),
+        })
+        header = parseUsedWeight(res.headers.get('x-mbx-used-weight-1m'))
+        text = await res.text()
+      } catch (cause) {
+        if (this.closer.signal.aborted) throw new RestError('CLOSED', 'REST client closed', { cause })
+        if (timeout.signal.aborted) {
+          throw new RestError('TIMEOUT', `${endpoint}: no complete response in ${this.timeoutMs} ms`, {
+            cause,
+          })
+        }
+        throw new RestError('NETWORK', `${endpoint}: ${networkDetail(cause)}`, { cause })
+      } finally {
+        timer.cancel()
+      }
+      const receivedAt = this.clock.now()
+      release()
+      this.emit({
+        type: 'weight',
+        endpoint,
+        status: res.status,
+        headerWeight: header ?? null,
+        usedWeight: this.budget.used(),
+        safeLimit: this.budget.safeLimit,
+      })
+      const raw = {
+        status: res.status,
+        contentType: res.headers.get('content-type') ?? '',
+        text,
+        retryAfter: res.headers.get('retry-after'),
+      }
+      try {
+        return { body: interpretResponse(raw, receivedAt), receivedAt }
+      } catch (e) {
+        if (e instanceof RestError) this.onRefusal(endpoint, e, raw.retryAfter, receivedAt)
+        throw e
+      }
+    } finally {
+      release()
+    }
+  }
+
+  /** 429 / 418 / -1003: stop every request of this client until Binance says it is safe (+ jitter). */
+  private onRefusal(endpoint: RestEndpoint, e: RestError, retryAfter: string | null, now: number): void {
+    const is418 = e.code === 'HTTP_418'
+    if (!is418 && e.code !== 'HTTP_429' && e.binanceCode !== TOO_MANY_REQUESTS) return
+    const nextWindow = (Math.floor(now / WINDOW_MS) + 1) * WINDOW_MS - now
+    const retryAfterMs =
+      parseRetryAfter(retryAfter, now) ?? (is418 ? REST_DEFAULTS.banFallbackMs : nextWindow)
+    const jitter =
+      REST_DEFAULTS.pauseJitterMinMs + Math.floor(clamp01(this.random()) * REST_DEFAULTS.pauseJitterSpreadMs)
+    const pausedUntil = now + retryAfterMs + jitter
+    this.budget.pause(pausedUntil, is418 ? 418 : 429)
+    this.emit({
+      type: 'rate_limited',
+      endpoint,
+      status: e.status ?? 0,
+      binanceCode: e.binanceCode ?? null,
+      retryAfterMs,
+      pausedUntil,
+    })
+  }
+
+  /** Backoff sleep on the injected clock; ends early (CLOSED) when the client closes. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.backoffSleeping++
+      const onAbort = (): void => {
+        timer.cancel()
+        this.backoffSleeping--
+        reject(new RestError('CLOSED', 'REST client closed'))
+      }
+      const timer = this.clock.setTimeout(() => {
+        this.closer.signal.removeEventListener('abort', onAbort)
+        this.backoffSleeping--
+        resolve()
+      }, ms)
+      this.closer.signal.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  private emit(e: RestEvent): void {
+    try {
+      this.onEvent?.(e)
+    } catch {
+      // a listener's failure is not the client's
+    }
+  }
+}
+
+function networkDetail(e: unknown): string {
+  const cause = (e as { cause?: unknown } | null)?.cause
+  const code = (cause as { code?: unknown } | null)?.code
+  const msg = e instanceof Error ? e.message : String(e)
+  return typeof code === 'string' ? `${code} (${msg})` : msg
+}
+
+export function createRestClient(opts: RestClientOptions): RestClient {
+  return new BinanceRestClient(opts)
+}

@@ -1,0 +1,91 @@
+/**
+ * `data-feeder gaps --symbol S [--from T] [--to T] [--json]`: the missing
+ * minutes of a range, marking those Binance confirmed it has no data for
+ * (recorded as gap_unfillable). Exit 0 when every missing minute is explained,
+ * 3 when some are not.
+ */
+import { dbOptions } from '../app.ts'
+import type { Config } from '../config/config.ts'
+import type { Clock } from '../core/clock.ts'
+import { MINUTE_MS } from '../core/records.ts'
+import { type MinuteRange, minutesIn, subtractRanges, totalMinutes } from '../gaps/minute-ranges.ts'
+import { detectGaps } from '../store/candle-queries.ts'
+import { openDb } from '../store/db.ts'
+import { confirmedEmptyRanges } from '../store/gap-queries.ts'
+import { migrate } from '../store/migrate.ts'
+import type { Command } from './args.ts'
+import { commandRange } from './backfill-command.ts'
+
+type Gaps = Extract<Command, { name: 'gaps' }>
+
+export interface GapReport {
+  symbol: string
+  market: string
+  from: string
+  to: string
+  minutes: number
+  missing: number
+  unexplained: number
+  ranges: { from: string; to: string; missing: number; confirmed_empty: boolean }[]
+}
+
+/** Splits missing ranges into those Binance confirmed empty and the rest. */
+export function classify(missing: readonly MinuteRange[], confirmed: readonly MinuteRange[]) {
+  const unexplained = subtractRanges(missing, confirmed)
+  const explained = subtractRanges(missing, unexplained)
+  return [
+    ...explained.map((r) => ({ ...r, confirmed: true })),
+    ...unexplained.map((r) => ({ ...r, confirmed: false })),
+  ].sort((a, b) => a.from - b.from)
+}
+
+export async function runGaps(
+  cmd: Gaps,
+  config: Config,
+  clock: Clock,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<number> {
+  const { from, to } = commandRange(cmd, config, clock.now())
+  const db = await openDb(dbOptions(config))
+  let report: GapReport
+  try {
+    await migrate(db)
+    const gaps = to < from ? [] : await detectGaps(db, 'spot', cmd.symbol, from, to + MINUTE_MS)
+    const missing = gaps.map((g) => ({ from: g.rangeStart, to: g.rangeEnd }))
+    const confirmed = missing.length === 0 ? [] : await confirmedEmptyRanges(db, 'spot', cmd.symbol, from, to)
+    const ranges = classify(missing, confirmed)
+    const iso = (t: number) => new Date(t).toISOString()
+    report = {
+      symbol: cmd.symbol,
+      market: 'spot',
+      from: iso(from),
+      to: iso(to),
+      minutes: Math.max(0, minutesIn({ from, to })),
+      missing: totalMinutes(missing),
+      unexplained: totalMinutes(ranges.filter((r) => !r.confirmed)),
+      ranges: ranges.map((r) => ({
+        from: iso(r.from),
+        to: iso(r.to),
+        missing: minutesIn(r),
+        confirmed_empty: r.confirmed,
+      })),
+    }
+  } finally {
+    await db.close()
+  }
+  out.write(cmd.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report))
+  return report.unexplained > 0 ? 3 : 0
+}
+
+function formatReport(r: GapReport): string {
+  const lines = [
+    `${r.symbol} ${r.from} … ${r.to}: ${r.minutes} minutes, ${r.missing} missing, ${r.unexplained} unexplained`,
+  ]
+  for (const g of r.ranges) {
+    lines.push(
+      `  ${g.from} … ${g.to}  ${String(g.missing).padStart(6)} missing${g.confirmed_empty ? '  (Binance has no data)' : ''}`,
+    )
+  }
+  if (r.ranges.length === 0) lines.push('  complete')
+  return `${lines.join('\n')}\n`
+}

@@ -1,0 +1,54 @@
+/**
+ * Progress for long commands: a bar redrawn in place on a terminal, a log line
+ * every few seconds otherwise (CI, files, pipes).
+ */
+import type { Logger } from '../observability/logger.ts'
+
+export interface Progress {
+  advance(n: number): void
+  done(): void
+}
+
+export function createProgress(opts: {
+  total: number
+  logger: Logger
+  label: string
+  stream?: NodeJS.WriteStream
+  everyMs?: number
+}): Progress {
+  const stream = opts.stream ?? process.stderr
+  const tty = stream.isTTY === true
+  const everyMs = opts.everyMs ?? 5_000
+  let done = 0
+  let lastLog = 0
+  const started = Date.now()
+
+  function draw(): void {
+    const total = Math.max(opts.total, done, 1)
+    const pct = Math.floor((done / total) * 100)
+    const width = 30
+    const full = Math.round((done / total) * width)
+    const rate = done / Math.max(0.001, (Date.now() - started) / 1000)
+    stream.write(
+      `\r${opts.label} [${'#'.repeat(full)}${' '.repeat(width - full)}] ${pct}% ${done}/${total} candles ${rate.toFixed(0)}/s`,
+    )
+  }
+
+  return {
+    advance(n) {
+      done += n
+      if (tty) return draw()
+      const now = Date.now()
+      if (now - lastLog >= everyMs) {
+        lastLog = now
+        opts.logger.info({ symbol: opts.label, done, total: opts.total }, 'backfill progress')
+      }
+    },
+    done() {
+      if (tty) {
+        draw()
+        stream.write('\n')
+      }
+    },
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The records that flow through the pipeline. Readonly, discriminated by a
+ * literal `type`, and carrying two clocks: the exchange's time and ours.
+ * Decimal values stay as the exchange's strings all the way to `numeric`
+ * columns; nothing here is ever a float round-trip.
+ */
+
+export type Market = 'spot'
+
+/** One kline update as received on `<sym>@kline_1m` (closed or still forming). */
+export interface KlineEvent {
+  readonly type: 'kline'
+  readonly symbol: string // uppercase, as in `s`
+  readonly eventTime: number // `E`, ms
+  readonly receivedAt: number // our clock, ms
+  readonly interval: string // `k.i`
+  readonly openTime: number // `k.t`
+  readonly closeTime: number // `k.T`
+  readonly firstTradeId: number // `k.f` (-1 when the minute had no trade)
+  readonly lastTradeId: number // `k.L`
+  readonly open: string
+  readonly high: string
+  readonly low: string
+  readonly close: string
+  readonly volume: string
+  readonly quoteVolume: string
+  readonly trades: number
+  readonly takerBuyBase: string
+  readonly takerBuyQuote: string
+  readonly closed: boolean // `k.x`
+}
+
+/** Best bid/ask from `<sym>@bookTicker`. Spot frames have no exchange time. */
+export interface BookTickerEvent {
+  readonly type: 'book_ticker'
+  readonly symbol: string
+  readonly updateId: number // `u`
+  readonly eventTime: number | null // `E` (futures only)
+  readonly receivedAt: number
+  readonly bid: string
+  readonly bidQty: string
+  readonly ask: string
+  readonly askQty: string
+}
+
+/** Binance announces that it is about to close the connection. */
+export interface ServerShutdownEvent {
+  readonly type: 'server_shutdown'
+  readonly eventTime: number
+  readonly receivedAt: number
+}
+
+/** Reply to a SUBSCRIBE / UNSUBSCRIBE / LIST_SUBSCRIPTIONS / *_PROPERTY request. */
+export interface ControlResultEvent {
+  readonly type: 'control_result'
+  readonly id: number | string | null
+  readonly result: unknown
+  readonly receivedAt: number
+}
+
+/** Error reply to a control request (top-level or nested `error` form). */
+export interface ControlErrorEvent {
+  readonly type: 'control_error'
+  readonly id: number | string | null
+  readonly code: number
+  readonly msg: string
+  readonly receivedAt: number
+}
+
+export type StreamEvent =
+  | KlineEvent
+  | BookTickerEvent
+  | ServerShutdownEvent
+  | ControlResultEvent
+  | ControlErrorEvent
+
+export type CandleSource = 'ws' | 'rest' | 'archive'
+
+/** A closed 1-minute candle, ready to store. */
+export interface Candle {
+  readonly type: 'candle'
+  readonly market: Market
+  readonly symbol: string // uppercase
+  readonly openTime: number // ms
+  readonly closeTime: number // ms = openTime + 59 999
+  readonly open: string
+  readonly high: string
+  readonly low: string
+  readonly close: string
+  readonly volume: string
+  readonly quoteVolume: string
+  readonly trades: number
+  readonly takerBuyBase: string
+  readonly takerBuyQuote: string
+  readonly firstTradeId: number | null
+  readonly lastTradeId: number | null
+  /** Latest bookTicker received before the closed kline; null when unknown. */
+  readonly bid: string | null
+  readonly bidQty: string | null
+  readonly ask: string | null
+  readonly askQty: string | null
+  readonly source: CandleSource
+  /** When we received the data the candle came from (ms, our clock). */
+  readonly receivedAt: number
+}
+
+export const MINUTE_MS = 60_000

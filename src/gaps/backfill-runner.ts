@@ -1,0 +1,308 @@
+/**
+ * Gap repair: a queue of minute ranges per symbol, merged as they arrive,
+ * worked through one at a time against the shared REST client. Each job
+ * looks at the database first (only minutes really missing are fetched),
+ * writes what Binance returns, then looks again: what is still missing long
+ * after its close is recorded as unfillable (Binance has no data), what is
+ * merely recent is tried again later. Each finding is recorded in
+ * data_quality_logs before the runner moves on (later jobs read the
+ * `gap_unfillable` rows back); events are emitted for logs, metrics and the
+ * webhook. Never logs.
+ */
+import type { RestClient } from '../binance/rest-api.ts'
+import { isRestError } from '../binance/rest-errors.ts'
+import type { Clock, TimerHandle } from '../core/clock.ts'
+import type { Candle } from '../core/records.ts'
+import { MINUTE_MS } from '../core/records.ts'
+import { TypedEmitter } from '../core/typed-emitter.ts'
+import { detectGaps, insertQualityLog } from '../store/candle-queries.ts'
+import type { Queryable } from '../store/db.ts'
+import { confirmedEmptyRanges } from '../store/gap-queries.ts'
+import type { DetectedGap, GapCause } from './gap-detector.ts'
+import {
+  floorMinute,
+  type MinuteRange,
+  mergeRanges,
+  minutesIn,
+  subtractRanges,
+  totalMinutes,
+} from './minute-ranges.ts'
+
+export interface BackfillRunnerOptions {
+  readonly db: Queryable
+  readonly rest: Pick<RestClient, 'closedCandlesBetween'>
+  readonly clock: Clock
+  readonly market: 'spot'
+  /** Commits candles; resolves once they are in the database. */
+  readonly write: (candles: readonly Candle[]) => Promise<void>
+  /** A minute still missing this long after its close is declared unfillable. */
+  readonly unfillableAfterMs?: number
+  /** Minutes closed less than this ago are left to the stream for now. */
+  readonly settleMs?: number
+  readonly random?: () => number
+}
+
+export interface BackfillRunnerEvents {
+  gap_detected: { symbol: string; ranges: MinuteRange[]; missing: number; cause: GapCause }
+  gap_filled: { symbol: string; range: MinuteRange; recovered: number; cause: GapCause }
+  gap_unfillable: { symbol: string; range: MinuteRange; missing: number }
+  page: { symbol: string; candles: number }
+  job_failed: { symbol: string; range: MinuteRange; error: unknown; retryInMs: number }
+  history_changed: { symbol: string; from: number; to: number }
+  idle: { at: number }
+}
+
+interface Pending {
+  ranges: MinuteRange[]
+  cause: GapCause
+  notBefore: number
+  failures: number
+  /** A retry after a failure: its gap_detected is already recorded. */
+  announced: boolean
+}
+
+const DEFAULT_UNFILLABLE_AFTER_MS = 10 * MINUTE_MS
+const DEFAULT_SETTLE_MS = 5_000
+const MAX_JOB_MINUTES = 7 * 1440
+const RETRY_BASE_MS = 15_000
+const RETRY_MAX_MS = 10 * MINUTE_MS
+
+export class BackfillRunner extends TypedEmitter<BackfillRunnerEvents> {
+  private readonly opts: BackfillRunnerOptions
+  private readonly pending = new Map<string, Pending>()
+  private running = false
+  private closed = false
+  private current: string | null = null
+  private wakeTimer: TimerHandle | null = null
+  private idleWaiters: (() => void)[] = []
+  private lastCheck: number | null = null
+
+  constructor(opts: BackfillRunnerOptions) {
+    super()
+    this.opts = opts
+  }
+
+  /** Queued ranges plus the one being worked on. */
+  pendingJobs(): number {
+    let n = this.current === null ? 0 : 1
+    for (const p of this.pending.values()) n += p.ranges.length
+    return n
+  }
+
+  /** When the runner last finished looking at a range (ms), or null. */
+  lastCheckAt(): number | null {
+    return this.lastCheck
+  }
+
+  enqueue(gap: DetectedGap): void {
+    if (this.closed || gap.to < gap.from) return
+    const p = this.pending.get(gap.symbol)
+    if (p) {
+      p.ranges = mergeRanges([...p.ranges, gap])
+      if (p.cause !== gap.cause && gap.cause !== 'catch_up') p.cause = gap.cause
+    } else {
+      this.pending.set(gap.symbol, {
+        ranges: [{ from: gap.from, to: gap.to }],
+        cause: gap.cause,
+        notBefore: 0,
+        failures: 0,
+        announced: false,
+      })
+    }
+    this.kick()
+  }
+
+  /** Resolves when nothing is queued that is due now (tests and the backfill command). */
+  idle(): Promise<void> {
+    if (!this.running && this.dueSymbol() === null) return Promise.resolve()
+    return new Promise((resolve) => this.idleWaiters.push(resolve))
+  }
+
+  close(): void {
+    this.closed = true
+    this.wakeTimer?.cancel()
+    this.pending.clear()
+    this.settleIdle()
+  }
+
+  private kick(): void {
+    if (this.running || this.closed) return
+    this.running = true
+    void this.loop().finally(() => {
+      this.running = false
+      this.settleIdle()
+    })
+  }
+
+  private settleIdle(): void {
+    if (this.running || (this.dueSymbol() !== null && !this.closed)) return
+    this.emit('idle', { at: this.opts.clock.now() })
+    const w = this.idleWaiters
+    this.idleWaiters = []
+    for (const f of w) f()
+  }
+
+  private dueSymbol(): string | null {
+    const now = this.opts.clock.now()
+    for (const [symbol, p] of this.pending) if (p.notBefore <= now && p.ranges.length > 0) return symbol
+    return null
+  }
+
+  private schedule(): void {
+    this.wakeTimer?.cancel()
+    this.wakeTimer = null
+    let next = Number.POSITIVE_INFINITY
+    for (const p of this.pending.values()) if (p.ranges.length > 0) next = Math.min(next, p.notBefore)
+    if (!Number.isFinite(next) || this.closed) return
+    this.wakeTimer = this.opts.clock.setTimeout(() => this.kick(), Math.max(0, next - this.opts.clock.now()))
+  }
+
+  private async loop(): Promise<void> {
+    for (let symbol = this.dueSymbol(); symbol !== null && !this.closed; symbol = this.dueSymbol()) {
+      const p = this.pending.get(symbol) as Pending
+      let range = p.ranges.shift() as MinuteRange
+      if (minutesIn(range) > MAX_JOB_MINUTES) {
+        // One step looks at a bounded span, so a year of history is many small, resumable steps.
+        p.ranges.unshift({ from: range.from + MAX_JOB_MINUTES * MINUTE_MS, to: range.to })
+        range = { from: range.from, to: range.from + (MAX_JOB_MINUTES - 1) * MINUTE_MS }
+      }
+      if (p.ranges.length === 0 && p.failures === 0) this.pending.delete(symbol)
+      this.current = symbol
+      try {
+        const leftover = await this.repair(symbol, range, p.cause, p.announced)
+        if (leftover.length > 0)
+          this.requeue(symbol, leftover, p.cause, this.opts.clock.now() + MINUTE_MS, 0, false)
+        else if (p.ranges.length === 0) this.pending.delete(symbol)
+        p.failures = 0
+      } catch (error) {
+        const failures = p.failures + 1
+        const hinted = isRestError(error) ? (error.retryAfterMs ?? 0) : 0
+        const backoff = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (failures - 1))
+        const retryInMs = Math.max(
+          hinted,
+          Math.round(backoff * (0.5 + 0.5 * (this.opts.random ?? Math.random)())),
+        )
+        this.emit('job_failed', { symbol, range, error, retryInMs })
+        this.requeue(symbol, [range], p.cause, this.opts.clock.now() + retryInMs, failures, true)
+      } finally {
+        this.current = null
+        this.lastCheck = this.opts.clock.now()
+      }
+    }
+    this.schedule()
+  }
+
+  private requeue(
+    symbol: string,
+    ranges: MinuteRange[],
+    cause: GapCause,
+    notBefore: number,
+    failures: number,
+    announced: boolean,
+  ): void {
+    if (this.closed) return
+    const p = this.pending.get(symbol)
+    if (p) {
+      p.ranges = mergeRanges([...p.ranges, ...ranges])
+      p.notBefore = Math.max(p.notBefore, notBefore)
+      p.failures = failures
+      p.announced = p.announced && announced
+    } else this.pending.set(symbol, { ranges, cause, notBefore, failures, announced })
+  }
+
+  /** Repairs one range; returns the parts to try again later. */
+  private async repair(
+    symbol: string,
+    range: MinuteRange,
+    cause: GapCause,
+    announced: boolean,
+  ): Promise<MinuteRange[]> {
+    const { db, market, clock } = this.opts
+    const now = clock.now()
+    const lastClosed = floorMinute(now - (this.opts.settleMs ?? DEFAULT_SETTLE_MS)) - MINUTE_MS
+    const later: MinuteRange[] =
+      range.to > lastClosed ? [{ from: Math.max(range.from, lastClosed + MINUTE_MS), to: range.to }] : []
+    const r: MinuteRange = { from: range.from, to: Math.min(range.to, lastClosed) }
+    if (r.to < r.from) return later
+    const missing = await this.missingIn(symbol, r)
+    if (missing.length === 0) return later
+    for (const m of announced ? [] : missing) {
+      await insertQualityLog(db, {
+        eventType: 'gap_detected',
+        market,
+        symbol,
+        gapStart: m.from,
+        gapEnd: m.to,
+        candlesMissing: minutesIn(m),
+        source: 'ws',
+        details: { cause },
+      })
+    }
+    if (!announced)
+      this.emit('gap_detected', { symbol, ranges: missing, missing: totalMinutes(missing), cause })
+    for (const m of missing) {
+      await this.opts.rest.closedCandlesBetween(symbol, m.from, m.to, async (candles) => {
+        if (candles.length === 0) return
+        await this.opts.write(candles)
+        this.emit('page', { symbol, candles: candles.length })
+      })
+    }
+    const unfillableBefore = now - (this.opts.unfillableAfterMs ?? DEFAULT_UNFILLABLE_AFTER_MS)
+    for (const m of missing) {
+      const still = await this.missingIn(symbol, m)
+      const recovered = minutesIn(m) - totalMinutes(still)
+      if (recovered > 0) {
+        await insertQualityLog(db, {
+          eventType: 'gap_filled',
+          market,
+          symbol,
+          gapStart: m.from,
+          gapEnd: m.to,
+          candlesMissing: minutesIn(m),
+          candlesRecovered: recovered,
+          source: 'rest',
+          resolved: totalMinutes(still) === 0,
+          resolvedAt: clock.now(),
+          details: { cause },
+        })
+        this.emit('gap_filled', { symbol, range: m, recovered, cause })
+        this.emit('history_changed', { symbol, from: m.from, to: m.to })
+      }
+      for (const s of still) {
+        // Only minutes long closed can be declared empty; Binance may still be catching up on recent ones.
+        const old: MinuteRange = {
+          from: s.from,
+          to: Math.min(s.to, floorMinute(unfillableBefore) - MINUTE_MS),
+        }
+        if (old.to >= old.from) {
+          await insertQualityLog(db, {
+            eventType: 'gap_unfillable',
+            market,
+            symbol,
+            gapStart: old.from,
+            gapEnd: old.to,
+            candlesMissing: minutesIn(old),
+            source: 'rest',
+            resolved: true,
+            resolvedAt: clock.now(),
+            details: { cause, confirmed_by: 'binance_rest_returned_no_rows' },
+          })
+          this.emit('gap_unfillable', { symbol, range: old, missing: minutesIn(old) })
+        }
+        if (s.to > old.to) later.push({ from: Math.max(s.from, old.to + MINUTE_MS), to: s.to })
+      }
+    }
+    return later
+  }
+
+  private async missingIn(symbol: string, r: MinuteRange): Promise<MinuteRange[]> {
+    const { db, market } = this.opts
+    const gaps = await detectGaps(db, market, symbol, r.from, r.to + MINUTE_MS)
+    if (gaps.length === 0) return []
+    const empty = await confirmedEmptyRanges(db, market, symbol, r.from, r.to)
+    return subtractRanges(
+      gaps.map((g) => ({ from: g.rangeStart, to: g.rangeEnd })),
+      empty,
+    )
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * Completeness, assembled: start-up catch-up, live detection (sequence jumps,
+ * overdue closes, disconnect windows) and repair through the backfill
+ * runner, with the optional webhook. The app feeds it candles and reconnect
+ * windows and turns its events into logs and metrics.
+ */
+import type { RestClient } from '../binance/rest-api.ts'
+import type { Clock, TimerHandle } from '../core/clock.ts'
+import type { Candle } from '../core/records.ts'
+import { MINUTE_MS } from '../core/records.ts'
+import { latestCandleTime } from '../store/candle-queries.ts'
+import type { Queryable } from '../store/db.ts'
+import { BackfillRunner } from './backfill-runner.ts'
+import { type DetectedGap, GapDetector } from './gap-detector.ts'
+import { createGapWebhook, type GapWebhook, type WebhookEvent } from './gap-webhook.ts'
+import { floorMinute } from './minute-ranges.ts'
+
+export interface GapServiceOptions {
+  readonly db: Queryable
+  readonly rest: Pick<RestClient, 'closedCandlesBetween'>
+  readonly clock: Clock
+  readonly symbols: readonly string[]
+  readonly thresholdMs: number
+  readonly initialBackfillMinutes: number
+  readonly webhookUrl: string | null
+  readonly write: (candles: readonly Candle[]) => Promise<void>
+  readonly random?: () => number
+  readonly onWebhookEvent?: (e: WebhookEvent) => void
+  /** How often overdue minutes are looked for. */
+  readonly checkEveryMs?: number
+}
+
+export interface GapService {
+  readonly runner: BackfillRunner
+  /** Queues each symbol's catch-up (or initial backfill). Returns without waiting for it. */
+  start(): Promise<void>
+  onCandle(c: Candle): void
+  onResumed(fromMs: number, toMs: number): void
+  pendingBackfills(): number
+  gapCheckLast(): number | null
+  stop(): void
+}
+
+export function createGapService(opts: GapServiceOptions): GapService {
+  const { clock } = opts
+  const detector = new GapDetector(opts.symbols, opts.thresholdMs)
+  const runner = new BackfillRunner({
+    db: opts.db,
+    rest: opts.rest,
+    clock,
+    market: 'spot',
+    write: opts.write,
+    ...(opts.random ? { random: opts.random } : {}),
+  })
+  const webhook: GapWebhook | null = opts.webhookUrl
+    ? createGapWebhook({
+        url: opts.webhookUrl,
+        clock,
+        ...(opts.onWebhookEvent ? { onEvent: opts.onWebhookEvent } : {}),
+      })
+    : null
+  const checkEveryMs = opts.checkEveryMs ?? 10_000
+  let timer: TimerHandle | null = null
+  let lastCheck: number | null = null
+  let stopped = false
+
+  runner.on('gap_detected', (e) => {
+    if (webhook === null || e.cause === 'initial') return
+    for (const r of e.ranges) {
+      webhook.notify({
+        symbol: e.symbol,
+        market: 'spot',
+        from: new Date(r.from).toISOString(),
+        to: new Date(r.to).toISOString(),
+        missing: (r.to - r.from) / MINUTE_MS + 1,
+      })
+    }
+  })
+
+  const enqueue = (gaps: readonly DetectedGap[]) => {
+    for (const g of gaps) runner.enqueue(g)
+  }
+
+  function tick(): void {
+    if (stopped) return
+    lastCheck = clock.now()
+    enqueue(detector.overdue(lastCheck))
+    timer = clock.setTimeout(tick, checkEveryMs)
+  }
+
+  return {
+    runner,
+    async start() {
+      const now = clock.now()
+      const lastClosed = floorMinute(now) - MINUTE_MS
+      const windowStart = lastClosed - (opts.initialBackfillMinutes - 1) * MINUTE_MS
+      for (const symbol of opts.symbols) {
+        const latest = await latestCandleTime(opts.db, 'spot', symbol)
+        // A restart also re-checks the whole initial window, so a repair that did not
+        // finish before a stop is found again.
+        const from = latest === null ? windowStart : Math.min(latest + MINUTE_MS, windowStart)
+        if (opts.initialBackfillMinutes > 0 || latest !== null) {
+          runner.enqueue({ symbol, from, to: lastClosed, cause: latest === null ? 'initial' : 'catch_up' })
+        }
+        detector.settle(symbol, lastClosed)
+      }
+      lastCheck = now
+      timer = clock.setTimeout(tick, checkEveryMs)
+    },
+    onCandle(c) {
+      const gap = detector.onCandle(c.symbol, c.openTime)
+      if (gap) runner.enqueue(gap)
+    },
+    onResumed(fromMs, toMs) {
+      enqueue(detector.disconnectWindow(fromMs, toMs))
+    },
+    pendingBackfills: () => runner.pendingJobs(),
+    gapCheckLast: () => lastCheck,
+    stop() {
+      stopped = true
+      timer?.cancel()
+      runner.close()
+      webhook?.close()
+    },
+  }
+}

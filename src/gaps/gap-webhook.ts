@@ -1,0 +1,107 @@
+/**
+ * Optional GAP_HANDLER_URL: every detected gap is also POSTed there as JSON
+ * `{symbol, market, from, to, missing}`. Fire and forget: a slow or dead
+ * handler never blocks the feeder; deliveries queue (bounded), time out and
+ * are retried a few times, and anything dropped is reported.
+ */
+import type { Clock } from '../core/clock.ts'
+
+export interface GapNotice {
+  readonly symbol: string
+  readonly market: string
+  readonly from: string // ISO open time of the first missing minute
+  readonly to: string // ISO open time of the last missing minute
+  readonly missing: number
+}
+
+export type WebhookEvent =
+  | { readonly type: 'delivered'; readonly notice: GapNotice; readonly attempts: number }
+  | { readonly type: 'failed'; readonly notice: GapNotice; readonly attempts: number; readonly error: string }
+  | { readonly type: 'dropped'; readonly notice: GapNotice; readonly reason: 'queue_full' | 'closed' }
+
+export interface GapWebhookOptions {
+  readonly url: string
+  readonly clock: Clock
+  readonly timeoutMs?: number
+  readonly attempts?: number
+  readonly maxQueue?: number
+  readonly onEvent?: (e: WebhookEvent) => void
+  readonly fetchImpl?: typeof fetch
+}
+
+export interface GapWebhook {
+  notify(n: GapNotice): void
+  /** Resolves when the queue is empty (tests, shutdown). */
+  idle(): Promise<void>
+  close(): void
+}
+
+export function createGapWebhook(opts: GapWebhookOptions): GapWebhook {
+  const timeoutMs = opts.timeoutMs ?? 5_000
+  const attempts = opts.attempts ?? 3
+  const maxQueue = opts.maxQueue ?? 1_000
+  const doFetch = opts.fetchImpl ?? fetch
+  const queue: GapNotice[] = []
+  let running = false
+  let closed = false
+  let idleWaiters: (() => void)[] = []
+  const emit = (e: WebhookEvent) => opts.onEvent?.(e)
+
+  const sleep = (ms: number) => new Promise<void>((resolve) => opts.clock.setTimeout(resolve, ms))
+
+  async function deliver(n: GapNotice): Promise<void> {
+    let lastError = ''
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const ac = new AbortController()
+      const timer = opts.clock.setTimeout(() => ac.abort(), timeoutMs)
+      try {
+        const res = await doFetch(opts.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(n),
+          signal: ac.signal,
+        })
+        await res.body?.cancel()
+        if (res.ok) {
+          emit({ type: 'delivered', notice: n, attempts: attempt })
+          return
+        }
+        lastError = `HTTP ${res.status}`
+      } catch (e) {
+        lastError = ac.signal.aborted ? `timeout after ${timeoutMs} ms` : String((e as Error).message ?? e)
+      } finally {
+        timer.cancel()
+      }
+      if (closed) break
+      if (attempt < attempts) await sleep(500 * 2 ** (attempt - 1))
+    }
+    emit({ type: 'failed', notice: n, attempts, error: lastError })
+  }
+
+  async function pump(): Promise<void> {
+    running = true
+    try {
+      for (let n = queue.shift(); n !== undefined; n = queue.shift()) await deliver(n)
+    } finally {
+      running = false
+      const w = idleWaiters
+      idleWaiters = []
+      for (const f of w) f()
+    }
+  }
+
+  return {
+    notify(n) {
+      if (closed) return emit({ type: 'dropped', notice: n, reason: 'closed' })
+      if (queue.length >= maxQueue) return emit({ type: 'dropped', notice: n, reason: 'queue_full' })
+      queue.push(n)
+      if (!running) void pump()
+    },
+    idle: () =>
+      running || queue.length > 0 ? new Promise<void>((r) => idleWaiters.push(r)) : Promise.resolve(),
+    close() {
+      closed = true
+      for (const n of queue.splice(0)) emit({ type: 'dropped', notice: n, reason: 'closed' })
+    },
+  }
+}

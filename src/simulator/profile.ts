@@ -1,0 +1,74 @@
+/**
+ * Per-symbol scale of the simulated market: price level, tick and lot size,
+ * trade rate, and the bases of the trade-id and book-update-id sequences.
+ * Well-known symbols get realistic values; any other symbol gets a profile
+ * derived from its name, so every symbol works and each has its own scale.
+ */
+import { hashString, pick } from './hash.ts'
+
+export interface SymbolProfile {
+  readonly symbol: string // uppercase
+  readonly seed: number
+  /** Centre price, in 1e-8 units. */
+  readonly basePrice: bigint
+  readonly tick: bigint
+  readonly lot: bigint
+  /** Mean trades per minute; a minute has between 0 and 2× this many. */
+  readonly tradesPerMinute: number
+  /** A trade is 1…maxLotsPerTrade lots. */
+  readonly maxLotsPerTrade: number
+  readonly tradeIdBase: number
+  readonly bookIdBase: number
+}
+
+interface Scale {
+  price: bigint
+  tick: bigint
+  lot: bigint
+  trades: number
+  maxLots: number
+}
+
+const KNOWN: Readonly<Record<string, Scale>> = {
+  BTCUSDT: { price: 6_000_000_000_000n, tick: 1_000_000n, lot: 1_000n, trades: 900, maxLots: 5_000 },
+  ETHUSDT: { price: 300_000_000_000n, tick: 1_000_000n, lot: 10_000n, trades: 600, maxLots: 20_000 },
+  BNBUSDT: { price: 55_000_000_000n, tick: 1_000_000n, lot: 100_000n, trades: 200, maxLots: 5_000 },
+  SOLUSDT: { price: 15_000_000_000n, tick: 1_000_000n, lot: 100_000n, trades: 300, maxLots: 20_000 },
+  NKNUSDT: { price: 35_000_000n, tick: 10_000n, lot: 100_000_000n, trades: 30, maxLots: 2_000 },
+}
+
+function derivedScale(seed: number): Scale {
+  const e = pick(seed, 8) - 3 // price ≈ 10^e, e in [-3, 4]
+  const mantissa = BigInt(100 + pick(seed >>> 3, 900)) // 1.00 … 9.99
+  return {
+    price: mantissa * 10n ** BigInt(e + 6),
+    tick: 10n ** BigInt(Math.max(0, e + 3)),
+    lot: 10n ** BigInt(Math.min(8, Math.max(0, 7 - e))),
+    trades: 20 + pick(seed >>> 7, 200),
+    maxLots: 100 + pick(seed >>> 11, 2_000),
+  }
+}
+
+const cache = new Map<string, SymbolProfile>()
+
+export function symbolProfile(symbol: string): SymbolProfile {
+  const sym = symbol.toUpperCase()
+  const hit = cache.get(sym)
+  if (hit) return hit
+  const seed = hashString(sym)
+  const s = KNOWN[sym] ?? derivedScale(seed)
+  const profile: SymbolProfile = {
+    symbol: sym,
+    seed,
+    basePrice: s.price,
+    tick: s.tick,
+    lot: s.lot,
+    tradesPerMinute: s.trades,
+    maxLotsPerTrade: s.maxLots,
+    // Leaves room for ~2^53 / 1e6 minutes of trades and book updates.
+    tradeIdBase: pick(seed, 1_000) * 1_000_000,
+    bookIdBase: pick(seed >>> 5, 1_000) * 1_000_000_000,
+  }
+  cache.set(sym, profile)
+  return profile
+}

@@ -1,0 +1,58 @@
+/**
+ * The write discipline every batch writer shares: one set-based statement per
+ * batch; transient errors (by SQLSTATE) retried with jittered exponential
+ * backoff; a batch the database refuses as such is halved until the refused
+ * rows stand alone, so the good rows are still written.
+ */
+import { isTransientDbError } from './errors.ts'
+
+/** Jittered exponential backoff: base·2^(attempt−1), capped, times a factor in [0.5, 1). */
+export function backoffMs(
+  attempt: number,
+  opts: { retryBaseMs?: number; retryMaxMs?: number; random?: () => number },
+): number {
+  const ceiling = Math.min(opts.retryMaxMs ?? 5_000, (opts.retryBaseMs ?? 100) * 2 ** (attempt - 1))
+  return Math.round(ceiling * (0.5 + 0.5 * (opts.random ?? Math.random)()))
+}
+
+export interface RetryingWrite<T> {
+  readonly maxRetries: number
+  /** Runs the statement; resolves with the rows it changed. */
+  write(batch: readonly T[]): Promise<number>
+  delayFor(attempt: number): number
+  sleep(ms: number): Promise<void>
+  written(batch: readonly T[], attempts: number, changed: number): void
+  retrying(info: { attempt: number; delayMs: number; error: unknown }): void
+  failed(batch: readonly T[], error: unknown): void
+  /** After a backoff: the batch to try next (e.g. joined by what arrived meanwhile). */
+  regroup?(batch: readonly T[]): readonly T[]
+}
+
+/** Writes one batch to the end: success, split, or failure. Never throws. */
+export async function writeWithRetries<T>(initial: readonly T[], w: RetryingWrite<T>): Promise<void> {
+  let batch = initial
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const changed = await w.write(batch)
+      w.written(batch, attempt, changed)
+      return
+    } catch (error) {
+      if (!isTransientDbError(error)) {
+        if (batch.length > 1) {
+          const mid = Math.ceil(batch.length / 2)
+          await writeWithRetries(batch.slice(0, mid), w)
+          await writeWithRetries(batch.slice(mid), w)
+        } else w.failed(batch, error)
+        return
+      }
+      if (attempt > w.maxRetries) {
+        w.failed(batch, error)
+        return
+      }
+      const delayMs = w.delayFor(attempt)
+      w.retrying({ attempt, delayMs, error })
+      await w.sleep(delayMs)
+      if (w.regroup) batch = w.regroup(batch)
+    }
+  }
+}

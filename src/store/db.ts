@@ -1,0 +1,82 @@
+/**
+ * One port over both databases: a real PostgreSQL through a pg Pool, or the
+ * embedded PGlite (loaded lazily, so it never costs memory when a server is
+ * configured). Everything else in the store talks to `Db` only.
+ */
+
+export interface QueryResult<R> {
+  rows: R[]
+  rowCount: number | null
+}
+
+/** A query with an optional prepared-statement name (used for the hot upsert). */
+export interface QuerySpec {
+  name?: string
+  text: string
+  values?: unknown[]
+}
+
+export interface Queryable {
+  query<R = Record<string, unknown>>(text: string | QuerySpec, params?: unknown[]): Promise<QueryResult<R>>
+  /** Runs a parameterless script that may hold several statements (migrations). */
+  exec(sql: string): Promise<void>
+}
+
+export interface Db extends Queryable {
+  readonly kind: 'postgres' | 'pglite'
+  /**
+   * Runs `fn` in one transaction on one connection; commits when it resolves,
+   * rolls back when it throws. Inside `fn` use only `q`: on PGlite (one
+   * connection) a `db.query` from inside `fn` would wait for `fn` forever.
+   */
+  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>
+  /** Resolves when the database answers `SELECT 1`. */
+  ping(): Promise<void>
+  /** Open connections (pg) or 1 (PGlite). */
+  poolSize(): number
+  /** Idempotent. Releases the pool, or closes PGlite and its DATA_DIR lock. */
+  close(): Promise<void>
+}
+
+export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full'
+
+export interface PostgresDbOptions {
+  kind: 'postgres'
+  connectionString?: string
+  host?: string
+  port?: number
+  database?: string
+  user?: string
+  password?: string
+  sslmode?: SslMode
+  poolMin: number
+  poolMax: number
+  idleTimeoutMs: number
+  /** Per statement; default 30 000. */
+  statementTimeoutMs?: number
+  /** To get a connection; default 5 000. */
+  connectionTimeoutMs?: number
+  /** Errors of idle pooled connections (the pool replaces them); never thrown. */
+  onPoolError?: (err: unknown) => void
+}
+
+export interface PgliteDbOptions {
+  kind: 'pglite'
+  /**
+   * The service's DATA_DIR. The database lives in `<dataDir>/pglite`, guarded
+   * by the lock file `<dataDir>/.data-feeder.lock`. ':memory:' for tests
+   * (no files, no lock).
+   */
+  dataDir: string
+}
+
+export type DbOptions = PostgresDbOptions | PgliteDbOptions
+
+export async function openDb(opts: DbOptions): Promise<Db> {
+  if (opts.kind === 'pglite') {
+    const { openPgliteDb } = await import('./pglite-db.ts')
+    return openPgliteDb(opts)
+  }
+  const { openPostgresDb } = await import('./postgres-db.ts')
+  return openPostgresDb(opts)
+}

@@ -1,0 +1,241 @@
+/**
+ * A real PostgreSQL through a pg Pool. int8 stays a string (pg's default) and
+ * numeric stays a string, so nothing is ever a float round-trip. Idle-client
+ * errors are caught (an unhandled pool 'error' would kill the process).
+ * Errors never carry the password: connection problems are rethrown as
+ * `StoreError`s whose message is built from host, port, database and user only.
+ */
+import type { ConnectionOptions } from 'node:tls'
+import pg from 'pg'
+import type { Db, PostgresDbOptions, Queryable, QueryResult, QuerySpec, SslMode } from './db.ts'
+import { StoreError } from './errors.ts'
+
+const SSL_PARAMS = ['sslmode', 'ssl', 'sslcert', 'sslkey', 'sslrootcert', 'uselibpqcompat']
+
+interface Target {
+  config: pg.PoolConfig
+  sslmode: SslMode
+  label: string
+  password: string | undefined
+}
+
+export async function openPostgresDb(opts: PostgresDbOptions): Promise<Db> {
+  const target = resolveTarget(opts)
+  const ssl = await chooseSsl(target)
+  const pool = new pg.Pool({
+    ...target.config,
+    ssl,
+    min: opts.poolMin,
+    max: Math.max(1, opts.poolMax),
+    idleTimeoutMillis: opts.idleTimeoutMs,
+    connectionTimeoutMillis: opts.connectionTimeoutMs ?? 5_000,
+    statement_timeout: opts.statementTimeoutMs ?? 30_000,
+    application_name: 'data-feeder',
+    keepAlive: true,
+  })
+  pool.on('error', (err) => opts.onPoolError?.(redact(err, target)))
+  return new PostgresDb(pool, target)
+}
+
+class PostgresDb implements Db {
+  readonly kind = 'postgres' as const
+  private closing: Promise<void> | null = null
+  private readonly pool: pg.Pool
+  private readonly target: Target
+
+  constructor(pool: pg.Pool, target: Target) {
+    this.pool = pool
+    this.target = target
+  }
+
+  async query<R = Record<string, unknown>>(
+    text: string | QuerySpec,
+    params?: unknown[],
+  ): Promise<QueryResult<R>> {
+    try {
+      return await runQuery<R>(this.pool, text, params)
+    } catch (err) {
+      throw redact(err, this.target)
+    }
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.query(sql)
+  }
+
+  async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient
+    try {
+      client = await this.pool.connect()
+    } catch (err) {
+      throw redact(err, this.target)
+    }
+    const q: Queryable = {
+      query: <R>(text: string | QuerySpec, params?: unknown[]) => runQuery<R>(client, text, params),
+      exec: async (sql: string) => {
+        await client.query(sql)
+      },
+    }
+    let broken: Error | undefined
+    try {
+      await client.query('BEGIN')
+      const result = await fn(q)
+      await client.query('COMMIT')
+      return result
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK')
+      } catch (rollbackErr) {
+        // The connection is gone; make the pool discard it rather than reuse it.
+        broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr))
+      }
+      throw redact(err, this.target)
+    } finally {
+      client.release(broken)
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.query('SELECT 1')
+  }
+
+  poolSize(): number {
+    return this.pool.totalCount
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.pool.end()
+    return this.closing
+  }
+}
+
+async function runQuery<R>(
+  target: pg.Pool | pg.PoolClient,
+  text: string | QuerySpec,
+  params?: unknown[],
+): Promise<QueryResult<R>> {
+  const config: pg.QueryConfig = typeof text === 'string' ? { text } : { ...text }
+  if (params !== undefined && config.values === undefined) config.values = params
+  const r = await target.query(config)
+  return { rows: r.rows as R[], rowCount: r.rowCount }
+}
+
+function resolveTarget(opts: PostgresDbOptions): Target {
+  const config: pg.PoolConfig = {}
+  let sslmode: SslMode | undefined = opts.sslmode
+  let password = opts.password
+  if (opts.connectionString !== undefined) {
+    let url: URL
+    try {
+      url = new URL(opts.connectionString)
+    } catch {
+      // Node's ERR_INVALID_URL carries the input (and so the password): never pass it on.
+      throw new StoreError(
+        'DB_CONFIG_INVALID',
+        'DATABASE_URL is not a valid URL (postgres://user:pass@host:5432/db)',
+      )
+    }
+    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+      throw new StoreError(
+        'DB_CONFIG_INVALID',
+        `DATABASE_URL must start with postgres://, not ${url.protocol}//`,
+      )
+    }
+    const fromUrl = url.searchParams.get('sslmode')
+    if (sslmode === undefined && isSslMode(fromUrl)) sslmode = fromUrl
+    for (const p of SSL_PARAMS) url.searchParams.delete(p)
+    if (password === undefined && url.password !== '') password = decodeURIComponent(url.password)
+    config.connectionString = url.toString()
+  }
+  if (opts.host !== undefined) config.host = opts.host
+  if (opts.port !== undefined) config.port = opts.port
+  if (opts.database !== undefined) config.database = opts.database
+  if (opts.user !== undefined) config.user = opts.user
+  if (opts.password !== undefined) config.password = opts.password
+  const where = opts.connectionString !== undefined ? new URL(opts.connectionString) : undefined
+  const host = opts.host ?? (where?.hostname || 'localhost')
+  const port = opts.port ?? (where?.port ? Number(where.port) : 5432)
+  const database = opts.database ?? (where?.pathname.slice(1) || '(default)')
+  const user = opts.user ?? (where?.username ? decodeURIComponent(where.username) : '(default)')
+  return { config, sslmode: sslmode ?? 'prefer', label: `${user}@${host}:${port}/${database}`, password }
+}
+
+function isSslMode(v: string | null): v is SslMode {
+  return v !== null && ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'].includes(v)
+}
+
+function sslFor(mode: SslMode): false | ConnectionOptions {
+  switch (mode) {
+    case 'disable':
+    case 'allow': // pg cannot fall back to TLS after a plaintext refusal; 'allow' starts (and stays) plaintext
+      return false
+    case 'prefer':
+    case 'require':
+      return { rejectUnauthorized: false }
+    case 'verify-ca':
+      return { rejectUnauthorized: true, checkServerIdentity: () => undefined }
+    case 'verify-full':
+      return { rejectUnauthorized: true }
+  }
+}
+
+/**
+ * pg has no libpq-style 'prefer' (TLS if the server offers it, else plaintext),
+ * so one probe connection decides. A server without TLS answers with pg's
+ * code-less "The server does not support SSL connections": the one place we
+ * must read a message. Other probe failures (server down) are thrown as
+ * DB_CONNECT_FAILED, transient when their cause is.
+ */
+async function chooseSsl(target: Target): Promise<false | ConnectionOptions> {
+  const ssl = sslFor(target.sslmode)
+  if (target.sslmode !== 'prefer') return ssl
+  const probe = new pg.Client({ ...target.config, ssl, connectionTimeoutMillis: 5_000 })
+  probe.on('error', () => {})
+  try {
+    await probe.connect()
+    return ssl
+  } catch (err) {
+    if (err instanceof Error && /does not support SSL/i.test(err.message)) return false
+    throw redact(err, target)
+  } finally {
+    await probe.end().catch(() => {})
+  }
+}
+
+function redact(err: unknown, target: Target): unknown {
+  const pw = target.password
+  if (err instanceof Error && pw && pw.length > 0 && mentions(err, pw, 0)) {
+    return new StoreError(
+      'DB_CONNECT_FAILED',
+      `database error at ${target.label} (details withheld: they held the password)`,
+    )
+  }
+  if (err instanceof Error && !(err instanceof StoreError)) {
+    // Network-level failures (no SQLSTATE): say where, keep the original (code intact) as the cause.
+    const code = (err as { code?: unknown }).code
+    const network =
+      (typeof code === 'string' && /^E[A-Z_]+$/.test(code)) ||
+      (code === undefined &&
+        /^(Connection terminated|timeout exceeded when trying to connect)/.test(err.message))
+    if (network) {
+      return new StoreError(
+        'DB_CONNECT_FAILED',
+        `cannot reach PostgreSQL at ${target.label}: ${err.message}`,
+        {
+          cause: err,
+        },
+      )
+    }
+  }
+  return err
+}
+
+function mentions(err: unknown, secret: string, depth: number): boolean {
+  if (typeof err !== 'object' || err === null || depth > 3) return false
+  for (const key of Object.getOwnPropertyNames(err)) {
+    const v = (err as Record<string, unknown>)[key]
+    if (typeof v === 'string' && v.includes(secret)) return true
+    if (key === 'cause' && mentions(v, secret, depth + 1)) return true
+  }
+  return false
+}

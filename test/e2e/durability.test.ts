@@ -1,0 +1,156 @@
+/**
+ * Nothing lost, end to end: a database outage longer than every retry while
+ * the stream flows (through a TCP proxy of the test's own), and a `kill -9`
+ * of the real CLI in the middle of a burst followed by a restart.
+ */
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { MINUTE_MS } from '../../src/core/records.ts'
+import { floorMinute } from '../../src/gaps/minute-ranges.ts'
+import { simulatedKline } from '../../src/simulator/market.ts'
+import { scaledClock } from '../../src/simulator/scaled-clock.ts'
+import { startSimulator } from '../../src/simulator/server.ts'
+import type { Db } from '../../src/store/db.ts'
+import { freePort, startCli } from '../helpers/cli.ts'
+import { feederTarget } from '../helpers/feeder-target.ts'
+import { liveRig, missingMinutes } from '../helpers/live-app.ts'
+import { startTcpProxy } from '../helpers/tcp-proxy.ts'
+import { until } from '../helpers/until.ts'
+
+const PG = process.env.TEST_DATABASE_URL ? false : 'needs TEST_DATABASE_URL'
+
+async function rows(db: Db, symbol: string) {
+  const r = await db.query<{ open_time: Date; close: string; n: string }>(
+    'SELECT open_time, close::text, count(*) OVER (PARTITION BY open_time)::text AS n FROM candles_1m WHERE symbol = $1 ORDER BY open_time',
+    [symbol],
+  )
+  return r.rows.map((x) => ({ t: x.open_time.getTime(), close: x.close, n: Number(x.n) }))
+}
+
+async function health(port: number | null) {
+  return (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as Record<string, unknown> & {
+    details: Record<string, unknown>
+  }
+}
+
+describe('durability', { skip: PG }, () => {
+  it('a database outage longer than every retry: spooled, reported, replayed; every minute there once', async (t) => {
+    const rig = await liveRig('postgres')
+    const url = new URL(rig.target.env.DATABASE_URL as string)
+    const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) })
+    t.after(async () => {
+      await rig.close()
+      await proxy.close()
+    })
+    const { app, lines } = await rig.startApp({
+      DATABASE_URL: proxy.url(url.toString()),
+      TRADING_SYMBOLS: 'btcusdt,ethusdt',
+      INITIAL_BACKFILL_MINUTES: '2',
+      DB_MAX_RETRIES: '1',
+    })
+    const base = `http://127.0.0.1:${app.httpPort}`
+    const direct = await rig.target.open()
+    t.after(() => direct.close())
+    await until('live candles', async () => (await rows(direct, 'BTCUSDT')).length >= 4)
+    const first = (await rows(direct, 'BTCUSDT'))[0]?.t as number
+
+    proxy.cut()
+    await until(
+      'candles spooled',
+      async () => Number((await health(app.httpPort)).details.spool_bytes) > 0,
+      30_000,
+    )
+    const during = await health(app.httpPort)
+    assert.equal(during.status, 'unhealthy')
+    assert.equal(during.database_connected, false)
+    assert.equal((await fetch(`${base}/ready`)).status, 503)
+    const metrics = await (await fetch(`${base}/metrics`)).text()
+    assert.match(metrics, /^feeder_db_up 0$/m)
+    assert.match(metrics, /^feeder_spool_bytes [1-9]\d*$/m)
+    assert.match(metrics, /^feeder_db_failed_candles_total [1-9]\d*$/m)
+    const cutMinutes = floorMinute(rig.clock.now()) + 3 * MINUTE_MS
+    await until('three more minutes stream into the spool', () => rig.clock.now() > cutMinutes)
+
+    proxy.restore()
+    await until(
+      'spool replayed',
+      async () => Number((await health(app.httpPort)).details.spool_bytes) === 0,
+      30_000,
+    )
+    const last = floorMinute(rig.clock.now()) - 2 * MINUTE_MS
+    for (const s of ['BTCUSDT', 'ETHUSDT']) {
+      await until(`${s} complete`, async () => (await missingMinutes(direct, s, first, last)) === 0, 30_000)
+      for (const r of await rows(direct, s)) {
+        assert.equal(r.n, 1)
+        assert.equal(r.close, simulatedKline(s, r.t).close)
+      }
+    }
+    const dq = await direct.query<{ event_type: string }>('SELECT DISTINCT event_type FROM data_quality_logs')
+    const types = new Set(dq.rows.map((r) => r.event_type))
+    assert.ok(types.has('db_write_failed') && types.has('spool_replayed'), [...types].join(','))
+    assert.ok(lines.some((l) => l.code === 'DB_WRITE_FAILED'))
+    assert.equal((await health(app.httpPort)).database_connected, true)
+  })
+
+  it('kill -9 in the middle of a burst, then a restart: no missing and no duplicate minute', async (t) => {
+    // The simulator runs 30× fast, 10 minutes behind real time: every candle is in the feeder's past.
+    const epoch = Math.floor((Date.now() - 10 * MINUTE_MS) / MINUTE_MS) * MINUTE_MS - 5_000
+    const sim = await startSimulator({ clock: scaledClock(30, epoch) })
+    const target = await feederTarget('postgres')
+    t.after(async () => {
+      await sim.close()
+      await target.cleanup()
+    })
+    const port = await freePort()
+    const env = {
+      ...target.env,
+      BINANCE_STREAM_URL: sim.wsBase,
+      BINANCE_REST_URL: sim.httpBase,
+      TRADING_SYMBOLS: 'btcusdt,ethusdt,bnbusdt,solusdt',
+      INITIAL_BACKFILL_MINUTES: '3',
+      HEALTH_CHECK_HOST: '127.0.0.1',
+      HEALTH_CHECK_PORT: String(port),
+    }
+    const db = await target.open()
+    t.after(() => db.close())
+    const one = startCli(['run'], env)
+    t.after(() => one.child.kill('SIGKILL'))
+    await until('streaming', async () => (await rows(db, 'SOLUSDT').catch(() => [])).length >= 5, 30_000)
+    // A burst: every symbol closes a minute at once; kill as it lands.
+    const before = (await rows(db, 'BTCUSDT')).length
+    await until('the burst begins', async () => (await rows(db, 'BTCUSDT')).length > before)
+    one.child.kill('SIGKILL')
+    assert.equal(await one.exited, 'SIGKILL')
+    const two = startCli(['run'], env)
+    t.after(() => two.child.kill('SIGKILL'))
+    await until('running again', () => two.lines.some((l) => l.msg === 'streaming'), 30_000)
+    const resumeAt = Date.now()
+    await until('live again for two minutes', () => Date.now() - resumeAt > 5_000)
+    const symbols = ['BTCUSDT', 'ETHUSDT', 'BNBUSDT', 'SOLUSDT']
+    for (const s of symbols) {
+      await until(
+        `${s} complete`,
+        async () => {
+          const r = await rows(db, s)
+          return r.length > 0 && (await missingMinutes(db, s, r[0]?.t as number, r.at(-1)?.t as number)) === 0
+        },
+        30_000,
+      )
+    }
+    two.child.kill('SIGTERM')
+    assert.equal(await two.exited, 0)
+    for (const s of symbols) {
+      const r = await rows(db, s)
+      const times = r.map((x) => x.t)
+      assert.deepEqual(
+        times,
+        Array.from({ length: times.length }, (_, i) => (times[0] as number) + i * MINUTE_MS),
+        `${s} minute by minute`,
+      )
+      for (const x of r) {
+        assert.equal(x.n, 1, `${s} ${x.t} once`)
+        assert.equal(x.close, simulatedKline(s, x.t).close)
+      }
+    }
+  })
+})

@@ -1,0 +1,111 @@
+/**
+ * The backfill and gaps commands as a black box, against the simulator's REST
+ * (real time) and a real database; and the start-up symbol check.
+ */
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { systemClock } from '../../src/core/clock.ts'
+import { MINUTE_MS } from '../../src/core/records.ts'
+import { floorMinute } from '../../src/gaps/minute-ranges.ts'
+import { simulatedKline } from '../../src/simulator/market.ts'
+import { startSimulator } from '../../src/simulator/server.ts'
+import { freePort, runCli } from '../helpers/cli.ts'
+import { pgTargets } from '../helpers/db.ts'
+import { feederTarget } from '../helpers/feeder-target.ts'
+
+interface Report {
+  missing: number
+  unexplained: number
+  ranges: { from: string; to: string; missing: number; confirmed_empty: boolean }[]
+}
+
+for (const kind of pgTargets()) {
+  describe(`backfill and gaps commands on ${kind}`, () => {
+    it('gaps exits 3 on a hole and 0 after backfill; Binance-confirmed holes are explained; reruns change nothing', async (t) => {
+      const sim = await startSimulator({ clock: systemClock })
+      const target = await feederTarget(kind)
+      t.after(async () => {
+        await sim.close()
+        await target.cleanup()
+      })
+      const env = { ...target.env, BINANCE_REST_URL: sim.httpBase, LOG_LEVEL: 'info' }
+      const last = floorMinute(Date.now()) - MINUTE_MS
+      const from = new Date(last - 59 * MINUTE_MS).toISOString()
+      const to = new Date(last).toISOString()
+      const range = ['--symbol', 'ethusdt', '--from', from, '--to', to]
+
+      const empty = await runCli(['gaps', ...range, '--json'], env)
+      assert.equal(empty.code, 3, empty.stderr)
+      assert.equal((JSON.parse(empty.stdout) as Report).missing, 60)
+
+      // Binance has no data for three minutes (an exchange outage), long enough ago to be final.
+      const outFrom = last - 40 * MINUTE_MS
+      sim.hooks.rest.outage('ETHUSDT', outFrom, outFrom + 2 * MINUTE_MS)
+      const fill = await runCli(['backfill', ...range], env)
+      assert.equal(fill.code, 0, fill.stderr)
+      assert.match(fill.stdout, /backfill done/)
+
+      const after = await runCli(['gaps', ...range, '--json'], env)
+      assert.equal(after.code, 0, after.stdout)
+      const report = JSON.parse(after.stdout) as Report
+      assert.equal(report.missing, 3)
+      assert.equal(report.unexplained, 0)
+      assert.deepEqual(report.ranges, [
+        {
+          from: new Date(outFrom).toISOString(),
+          to: new Date(outFrom + 2 * MINUTE_MS).toISOString(),
+          missing: 3,
+          confirmed_empty: true,
+        },
+      ])
+      const text = await runCli(['gaps', ...range], env)
+      assert.equal(text.code, 0)
+      assert.match(text.stdout, /Binance has no data/)
+
+      const again = await runCli(['backfill', ...range], env)
+      assert.equal(again.code, 0)
+      const db = await target.open()
+      try {
+        const r = await db.query<{ open_time: Date; close: string; n: string }>(
+          "SELECT open_time, close::text, count(*) OVER ()::text AS n FROM candles_1m WHERE symbol = 'ETHUSDT' ORDER BY open_time",
+        )
+        assert.equal(r.rows[0]?.n, '57', 'sixty minutes less the three Binance has not, once each')
+        for (const row of r.rows)
+          assert.equal(row.close, simulatedKline('ETHUSDT', row.open_time.getTime()).close)
+        const unfillable = await db.query<{ n: string }>(
+          "SELECT count(*)::text AS n FROM data_quality_logs WHERE event_type = 'gap_unfillable'",
+        )
+        assert.equal(unfillable.rows[0]?.n, '1', 'the second run did not record the confirmed hole again')
+        // A hole we made ourselves is unexplained.
+        await db.query("DELETE FROM candles_1m WHERE symbol = 'ETHUSDT' AND open_time = $1", [
+          new Date(last - 10 * MINUTE_MS),
+        ])
+      } finally {
+        await db.close()
+      }
+      const holed = await runCli(['gaps', ...range, '--json'], env)
+      assert.equal(holed.code, 3)
+      assert.equal((JSON.parse(holed.stdout) as Report).unexplained, 1)
+    })
+  })
+}
+
+describe('start-up symbol check', () => {
+  it('an unknown symbol stops the service with exit 2 and a clear line', async (t) => {
+    const sim = await startSimulator({ clock: systemClock })
+    t.after(() => sim.close())
+    const r = await runCli(['run'], {
+      DATA_DIR: '/nonexistent/never-opened',
+      TRADING_SYMBOLS: 'btcusdt,notacoin',
+      BINANCE_REST_URL: sim.httpBase,
+      BINANCE_STREAM_URL: sim.wsBase,
+      HEALTH_CHECK_HOST: '127.0.0.1',
+      HEALTH_CHECK_PORT: String(await freePort()),
+    })
+    assert.equal(r.code, 2)
+    assert.match(
+      r.stderr,
+      /^data-feeder: configuration error: TRADING_SYMBOLS: unknown on Binance: NOTACOIN \(example: TRADING_SYMBOLS=btcusdt\)\n$/,
+    )
+  })
+})

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { createRestClient } from '../../src/binance/rest-client.ts'
+import { MINUTE_MS } from '../../src/core/records.ts'
+import { BackfillRunner } from '../../src/gaps/backfill-runner.ts'
+import { floorMinute } from '../../src/gaps/minute-ranges.ts'
+import { scaledClock } from '../../src/simulator/scaled-clock.ts'
+import { startSimulator } from '../../src/simulator/server.ts'
+import { buildCandleUpsert } from '../../src/store/candle-sql.ts'
+import { openTestDb, pgTargets } from '../helpers/db.ts'
+
+for (const kind of pgTargets()) {
+  describe(`BackfillRunner on ${kind}`, () => {
+    it('a failing REST step is retried; its gap is recorded once; unfillable minutes are recorded once and not fetched again', async (t) => {
+      const clock = scaledClock(600, Date.UTC(2024, 0, 1, 12, 0, 30))
+      const sim = await startSimulator({ clock })
+      const tdb = await openTestDb(kind)
+      // Time runs 600× fast here: give requests a timeout that means something in real time.
+      const rest = createRestClient({ baseUrl: sim.httpBase, clock, maxRetries: 0, timeoutMs: 3_600_000 })
+      t.after(async () => {
+        rest.close()
+        await sim.close()
+        await tdb.cleanup()
+      })
+      const runner = new BackfillRunner({
+        db: tdb.db,
+        rest,
+        clock,
+        market: 'spot',
+        write: async (candles) => {
+          await tdb.db.query(buildCandleUpsert(candles))
+        },
+        random: () => 0.5,
+      })
+      const failures: unknown[] = []
+      runner.on('job_failed', (e) => failures.push(e.error))
+      const last = floorMinute(clock.now()) - 30 * MINUTE_MS
+      const from = last - 59 * MINUTE_MS
+      sim.hooks.rest.outage('BTCUSDT', from + 10 * MINUTE_MS, from + 11 * MINUTE_MS)
+      sim.hooks.rest.failNext(2, 503)
+      runner.enqueue({ symbol: 'BTCUSDT', from, to: last, cause: 'disconnect' })
+      assert.equal(runner.pendingJobs(), 1)
+      while (failures.length < 2 || runner.pendingJobs() > 0)
+        await runner.idle().then(() => new Promise((r) => setTimeout(r, 20)))
+      assert.equal(failures.length, 2, 'two failed attempts, then success')
+      const rows = await tdb.db.query<{
+        event_type: string
+        candles_missing: number
+        candles_recovered: number | null
+      }>('SELECT event_type, candles_missing, candles_recovered FROM data_quality_logs ORDER BY id')
+      assert.deepEqual(
+        rows.rows.map((r) => r.event_type),
+        ['gap_detected', 'gap_filled', 'gap_unfillable'],
+      )
+      assert.equal(rows.rows[0]?.candles_missing, 60)
+      const count = await tdb.db.query<{ n: string }>(
+        "SELECT count(*)::text AS n FROM candles_1m WHERE symbol = 'BTCUSDT'",
+      )
+      assert.equal(count.rows[0]?.n, '58')
+      // Again: nothing missing but the confirmed-empty minutes: no request, no new record.
+      const before = sim.hooks.rest.stats().requests
+      runner.enqueue({ symbol: 'BTCUSDT', from, to: last, cause: 'catch_up' })
+      await runner.idle()
+      assert.equal(sim.hooks.rest.stats().requests, before)
+      const again = await tdb.db.query<{ n: string }>('SELECT count(*)::text AS n FROM data_quality_logs')
+      assert.equal(again.rows[0]?.n, '3')
+      runner.close()
+    })
+  })
+}

@@ -1,0 +1,205 @@
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { describe, test } from 'node:test'
+import { CANDLE_CONFLICT_CLAUSE } from '../../src/store/candle-sql.ts'
+import { openDb } from '../../src/store/db.ts'
+import { isStoreError } from '../../src/store/errors.ts'
+import { baseMigrations, migrate, timescaleMigrations } from '../../src/store/migrate.ts'
+import { openTestDb, pgTargets, withDb } from '../helpers/db.ts'
+
+const DATA_QUALITY_COLUMNS = [
+  'id',
+  'created_at',
+  'market',
+  'symbol',
+  'event_type',
+  'gap_start',
+  'gap_end',
+  'candles_missing',
+  'candles_recovered',
+  'source',
+  'error_message',
+  'resolved',
+  'resolved_at',
+  'details',
+]
+
+async function columns(db: import('../../src/store/db.ts').Db, table: string): Promise<string[]> {
+  const r = await db.query<{ column_name: string }>(
+    `SELECT column_name FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position`,
+    [table],
+  )
+  return r.rows.map((x) => x.column_name)
+}
+
+for (const kind of pgTargets()) {
+  describe(`migrate on ${kind}`, () => {
+    test('applies every migration once, then nothing', async () => {
+      await withDb(
+        kind,
+        async (db) => {
+          const first = await migrate(db)
+          assert.deepEqual(
+            first.applied,
+            baseMigrations().map((m) => m.version),
+          )
+          assert.equal(first.timescale, false)
+          const again = await migrate(db)
+          assert.deepEqual(again.applied, [])
+          const r = await db.query<{ n: string }>('SELECT count(*) AS n FROM schema_migrations')
+          assert.equal(Number(r.rows[0]?.n), baseMigrations().length)
+        },
+        { migrated: false },
+      )
+    })
+
+    test('creates the SPEC §4 objects with their fixed names', async () => {
+      await withDb(kind, async (db) => {
+        assert.deepEqual(await columns(db, 'data_quality_logs'), DATA_QUALITY_COLUMNS)
+        const candleCols = await columns(db, 'candles_1m')
+        for (const c of [
+          'market',
+          'symbol',
+          'open_time',
+          'close_time',
+          'open',
+          'high',
+          'low',
+          'close',
+          'volume',
+        ]) {
+          assert.ok(candleCols.includes(c), c)
+        }
+        for (const c of ['quote_volume', 'trades', 'taker_buy_base', 'taker_buy_quote', 'first_trade_id']) {
+          assert.ok(candleCols.includes(c), c)
+        }
+        for (const c of ['last_trade_id', 'bid', 'bid_qty', 'ask', 'ask_qty', 'mid_price', 'spread_bps']) {
+          assert.ok(candleCols.includes(c), c)
+        }
+        for (const c of ['taker_buy_ratio', 'range_bps', 'source', 'ingested_at'])
+          assert.ok(candleCols.includes(c), c)
+        assert.deepEqual(await columns(db, 'feature_cache'), [
+          'market',
+          'symbol',
+          'open_time',
+          'window_size',
+          'computed_at',
+          'close_zscore',
+          'close_minmax',
+          'volume_zscore',
+          'volume_minmax',
+          'log_return',
+          'spread_bps_zscore',
+          'taker_buy_ratio_zscore',
+          'close_mean',
+          'close_std',
+          'window_count',
+          'window_full',
+        ])
+        for (const v of ['candles_5m', 'candles_1h', 'candles_1d']) {
+          const r = await db.query(`SELECT * FROM ${v} LIMIT 1`)
+          assert.equal(r.rows.length, 0)
+        }
+        const pk = await db.query<{ def: string }>(
+          `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = 'candles_1m_pkey'`,
+        )
+        assert.equal(pk.rows[0]?.def, 'PRIMARY KEY (market, symbol, open_time)')
+      })
+    })
+
+    test('a migration edited after it was applied is refused', async () => {
+      await withDb(kind, async (db) => {
+        await db.query(`UPDATE schema_migrations SET checksum = 'x' WHERE version = '003_feature_cache'`)
+        await assert.rejects(migrate(db), (err) => isStoreError(err, 'MIGRATION_CHANGED'))
+      })
+    })
+  })
+}
+
+if (pgTargets().includes('postgres')) {
+  test('concurrent migrate runs on real PostgreSQL serialise and apply each migration once', async () => {
+    const t = await openTestDb('postgres', { migrated: false })
+    const others = await Promise.all([openDb(t.options), openDb(t.options), openDb(t.options)])
+    try {
+      const results = await Promise.all([t.db, ...others].map((db) => migrate(db)))
+      const applied = results.flatMap((r) => r.applied).sort()
+      assert.deepEqual(
+        applied,
+        baseMigrations()
+          .map((m) => m.version)
+          .sort(),
+      )
+    } finally {
+      await Promise.all(others.map((db) => db.close()))
+      await t.cleanup()
+    }
+  })
+}
+
+test('upsert_candle() and the batch path share one conflict clause', () => {
+  const norm = (s: string) => s.replace(/\s+/g, ' ').trim()
+  const fn = readFileSync(
+    new URL('../../src/store/migrations/004_upsert_candle.sql', import.meta.url),
+    'utf8',
+  )
+  assert.ok(norm(fn).includes(norm(CANDLE_CONFLICT_CLAUSE)))
+})
+
+describe('TimescaleDB branch, checked as far as plain PostgreSQL allows', () => {
+  // Stubs of the TimescaleDB functions let PostgreSQL resolve every call. What
+  // remains are the timescaledb.* storage parameters, which plain PostgreSQL
+  // rejects only after parsing (and, for the aggregates, after analysing the query).
+  const STUBS = `
+    CREATE FUNCTION create_hypertable(relation regclass, time_column_name name, chunk_time_interval interval,
+      create_default_indexes boolean, if_not_exists boolean, migrate_data boolean) RETURNS void LANGUAGE sql AS '';
+    CREATE FUNCTION add_compression_policy(hypertable regclass, compress_after interval, if_not_exists boolean)
+      RETURNS integer LANGUAGE sql AS 'SELECT 1';
+    CREATE FUNCTION add_continuous_aggregate_policy(continuous_aggregate regclass, start_offset interval,
+      end_offset interval, schedule_interval interval, if_not_exists boolean) RETURNS integer LANGUAGE sql AS 'SELECT 1';
+    CREATE FUNCTION time_bucket(bucket_width interval, ts timestamptz) RETURNS timestamptz
+      LANGUAGE sql IMMUTABLE AS 'SELECT date_bin(bucket_width, ts, timestamptz ''2000-01-03 00:00:00+00'')';
+    CREATE FUNCTION ts_first_sf(internal_state anyelement, value anyelement, t timestamptz) RETURNS anyelement
+      LANGUAGE sql AS 'SELECT internal_state';
+    CREATE AGGREGATE first(anyelement, timestamptz) (SFUNC = ts_first_sf, STYPE = anyelement);
+    CREATE AGGREGATE last(anyelement, timestamptz) (SFUNC = ts_first_sf, STYPE = anyelement);`
+
+  function statements(sql: string): string[] {
+    return sql
+      .split(/;\s*\n/)
+      .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
+      .filter((s) => s.length > 0)
+  }
+
+  for (const kind of pgTargets()) {
+    test(`every statement parses and resolves on ${kind}`, async () => {
+      await withDb(kind, async (db) => {
+        const files = timescaleMigrations()
+        assert.ok(files.length > 0)
+        const outcomes: string[] = []
+        await db
+          .tx(async (q) => {
+            await q.exec(STUBS)
+            for (const stmt of files.flatMap((m) => statements(m.sql))) {
+              if (/^CREATE EXTENSION/i.test(stmt)) continue
+              await q.exec('SAVEPOINT s')
+              try {
+                await q.exec(stmt)
+                outcomes.push('ok')
+              } catch (err) {
+                const e = err as { code?: string; message?: string }
+                // 22023: unrecognized parameter namespace "timescaledb" — raised after parse analysis.
+                assert.equal(e.code, '22023', `${e.code} ${e.message} in: ${stmt.slice(0, 120)}`)
+                assert.match(String(e.message), /timescaledb/)
+                outcomes.push('timescale-only')
+              }
+              await q.exec('ROLLBACK TO SAVEPOINT s')
+            }
+            throw new Error('rollback')
+          })
+          .catch((err: Error) => assert.equal(err.message, 'rollback'))
+        assert.ok(outcomes.includes('ok'))
+        assert.ok(outcomes.includes('timescale-only'))
+      })
+    })
+  }
+})
