@@ -89,6 +89,7 @@ describe('data-feeder CLI', () => {
       HEALTH_CHECK_HOST: '127.0.0.1',
       HEALTH_CHECK_PORT: String(port),
       BINANCE_STREAM_URL: `ws://127.0.0.1:${deadPort}/ws`,
+      BINANCE_REST_URL: `http://127.0.0.1:${deadPort}`,
       LOG_LEVEL: 'info',
     })
     try {
@@ -138,6 +139,7 @@ describe('data-feeder CLI', () => {
       HEALTH_CHECK_HOST: '127.0.0.1',
       HEALTH_CHECK_PORT: String(port),
       BINANCE_STREAM_URL: `ws://127.0.0.1:${await freePort()}/ws`,
+      BINANCE_REST_URL: `http://127.0.0.1:${await freePort()}`,
     })
     try {
       await until(

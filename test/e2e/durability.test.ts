@@ -85,9 +85,14 @@ describe('durability', { skip: PG }, () => {
         assert.equal(r.close, simulatedKline(s, r.t).close)
       }
     }
-    const dq = await direct.query<{ event_type: string }>('SELECT DISTINCT event_type FROM data_quality_logs')
-    const types = new Set(dq.rows.map((r) => r.event_type))
-    assert.ok(types.has('db_write_failed') && types.has('spool_replayed'), [...types].join(','))
+    // Quality rows are written beside the data path (the failure one once the database answers again).
+    await until('db_write_failed and spool_replayed recorded', async () => {
+      const dq = await direct.query<{ event_type: string }>(
+        'SELECT DISTINCT event_type FROM data_quality_logs',
+      )
+      const types = new Set(dq.rows.map((r) => r.event_type))
+      return types.has('db_write_failed') && types.has('spool_replayed')
+    })
     assert.ok(lines.some((l) => l.code === 'DB_WRITE_FAILED'))
     assert.equal((await health(app.httpPort)).database_connected, true)
   })

@@ -113,6 +113,8 @@ for (const kind of pgTargets()) {
       const config = loadConfig({
         ...target.env,
         BINANCE_STREAM_URL: sim.wsBase,
+        BINANCE_REST_URL: sim.httpBase,
+        INITIAL_BACKFILL_MINUTES: '0',
         TRADING_SYMBOLS: SYMBOLS.join(',').toLowerCase(),
         HEALTH_CHECK_HOST: '127.0.0.1',
         HEALTH_CHECK_PORT: '0',

@@ -44,6 +44,8 @@ describe('graceful shutdown', {
     const p = startCli(['run'], {
       DATABASE_URL: url,
       BINANCE_STREAM_URL: sim.wsBase,
+      BINANCE_REST_URL: sim.httpBase,
+      INITIAL_BACKFILL_MINUTES: '0',
       TRADING_SYMBOLS: 'btcusdt,ethusdt',
       HEALTH_CHECK_HOST: '127.0.0.1',
       HEALTH_CHECK_PORT: String(port),

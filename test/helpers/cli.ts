@@ -58,7 +58,8 @@ export function startCli(args: string[], env: Record<string, string>, cwd = REPO
     err += d.toString('utf8')
   })
   const exited = new Promise<number | string>((res) => {
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': only then has the last of stdout and stderr been read.
+    child.on('close', (code, signal) => {
       if (ownDir !== null) rmSync(ownDir, { recursive: true, force: true })
       res(code ?? signal ?? -1)
     })

@@ -27,7 +27,7 @@ async function killWhileAppending(dir: string, afterMs: number): Promise<number>
   child.stderr.on('data', (d: Buffer) => {
     err += d.toString('utf8')
   })
-  const exited = new Promise<void>((r) => child.on('exit', () => r()))
+  const exited = new Promise<void>((r) => child.on('close', () => r()))
   await until(`child appending (stderr: ${err})`, () => out.includes('appended 0\n'))
   await delay(afterMs)
   child.kill('SIGKILL')
