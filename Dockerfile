@@ -1,12 +1,20 @@
 # syntax=docker/dockerfile:1
-# data-feeder: TypeScript run directly by tsx (a production dependency: bin/data-feeder.js
-# registers tsx/esm/api), so there is no build step — only dependencies to install.
+# data-feeder: the TypeScript sources are compiled to dist/ in a build stage; the
+# runtime image holds dist/, bin/ and production dependencies only.
 
 # ---- deps: production dependencies only, from the lock file ----
 FROM node:20-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# No lifecycle scripts here: the sources are not copied yet (dist/ is built below).
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+# ---- build: src/ → dist/ with esbuild (a production dependency) ----
+FROM deps AS build
+COPY bin ./bin
+COPY scripts/build.mjs ./scripts/build.mjs
+COPY src ./src
+RUN node scripts/build.mjs
 
 # ---- runtime ----
 FROM node:20-slim AS runtime
@@ -19,9 +27,9 @@ WORKDIR /app
 # Code and dependencies are owned by root and read-only for the service user.
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json package-lock.json ./
-COPY tsconfig.json ./
 COPY bin ./bin
-COPY src ./src
+# Without src/ beside it, the bin runs dist/ as shipped.
+COPY --from=build /app/dist ./dist
 # DATA_DIR holds the embedded database (when no DATABASE_URL/DB_HOST) and the spool.
 RUN mkdir -p /data && chown 1000:1000 /data
 # The image's "node" user, by number so that Kubernetes' runAsNonRoot can verify it.

@@ -1,8 +1,10 @@
 /**
  * Idle RSS with a real PostgreSQL: the real CLI (4 symbols from a simulator in
  * its own process) after 5 min (`--quick`: 10 s), sampled from
- * /proc/<pid>/status VmRSS beside two baselines running at the same time — a
- * bare `node` timer, and node importing only the runtime libraries. Then two
+ * /proc/<pid>/status VmRSS beside baselines running at the same time — a bare
+ * `node` timer, and node importing only the runtime libraries. The CLI runs
+ * twice side by side: from dist/ (what `npm ci` builds and `npm start` runs)
+ * and from the TypeScript sources through tsx (what runs after an edit). Then two
  * short probe runs with bench/module-probe.mjs record every module resolved:
  * PGlite must be absent with DATABASE_URL, and present in the control run
  * with the embedded database (so the probe is shown to see it).
@@ -16,7 +18,7 @@ import { fmt, fmtSample, type Row, summarize } from './stats.ts'
 
 const IMPORTS = `for (const m of ['ws', 'pg', 'pino', 'prom-client', 'zod']) await import(m);
 setInterval(() => {}, 1000)`
-const LIBS = `import { register } from 'tsx/esm/api'; register();\n${IMPORTS}`
+const WITH_TSX = `import { register } from 'tsx/esm/api'; register();\n${IMPORTS}`
 
 async function probe(env: Record<string, string>): Promise<number> {
   const file = join(tmpdir(), `df-modules-${process.pid}-${Date.now()}.log`)
@@ -45,31 +47,34 @@ export async function runIdleRssBench({ quick }: { quick: boolean }): Promise<Ro
   }
   try {
     const feeder = await startFeeder({ ...env, DATABASE_URL: bench.url })
+    const fromSource = await startFeeder({ ...env, DATABASE_URL: bench.url, DATA_FEEDER_FROM_SOURCE: '1' })
     const bare = startNode(['-e', 'setInterval(() => {}, 1000)'])
-    const libs = startNode(['--input-type=module', '-e', LIBS])
-    const noTsx = startNode(['--input-type=module', '-e', IMPORTS])
-    const r = { feeder: [] as number[], bare: [] as number[], libs: [] as number[], noTsx: [] as number[] }
+    const libs = startNode(['--input-type=module', '-e', IMPORTS])
+    const libsTsx = startNode(['--input-type=module', '-e', WITH_TSX])
+    const procs = { feeder, fromSource, bare, libs, libsTsx }
+    const r = { feeder: [], fromSource: [], bare: [], libs: [], libsTsx: [] } as Record<
+      keyof typeof procs,
+      number[]
+    >
     try {
       await sleep(waitMs - samples * sampleMs)
       for (let i = 0; i < samples; i++) {
         await sleep(sampleMs)
-        r.feeder.push(rssMb(feeder.pid))
-        r.bare.push(rssMb(bare.pid))
-        r.libs.push(rssMb(libs.pid))
-        r.noTsx.push(rssMb(noTsx.pid))
+        for (const [k, p] of Object.entries(procs)) r[k as keyof typeof procs].push(rssMb(p.pid))
       }
     } finally {
-      await Promise.all([feeder.close(), bare.close(), libs.close(), noTsx.close()])
+      await Promise.all(Object.values(procs).map((p) => p.close()))
     }
     const withPg = await probe({ ...env, DATABASE_URL: bench.url })
     const control = await probe(env) // no DATABASE_URL: the embedded database in a temp DATA_DIR
     const f = summarize(r.feeder)
     const l = summarize(r.libs)
+    const src = summarize(r.fromSource)
     return [
       {
         metric: `idle RSS after ${fmt(waitMs / 60_000, quick ? 2 : 0)} min, real PostgreSQL, 4 symbols (kline + bookTicker); ${samples} samples over the last ${fmt((samples * sampleMs) / 1000)} s`,
-        ours: `${fmtSample(f, 'MB', 1)}; PGlite modules loaded: ${withPg} (control run with the embedded DB: ${control})`,
-        baseline: `node + ws/pg/pino/prom-client/zod + tsx register ${fmtSample(l, 'MB', 1)}; the same without tsx ${fmtSample(summarize(r.noTsx), 'MB', 1)}; bare node ${fmtSample(summarize(r.bare), 'MB', 1)}`,
+        ours: `dist/ ${fmtSample(f, 'MB', 1)} (from sources via tsx: ${fmtSample(src, 'MB', 1)}); PGlite modules loaded: ${withPg} (control run with the embedded DB: ${control})`,
+        baseline: `node + ws/pg/pino/prom-client/zod ${fmtSample(l, 'MB', 1)}; the same + tsx register ${fmtSample(summarize(r.libsTsx), 'MB', 1)}; bare node ${fmtSample(summarize(r.bare), 'MB', 1)}`,
         ratio: `${f.median >= l.median ? '+' : '−'}${fmt(Math.abs(f.median - l.median), 1)} MB vs libraries`,
         goal: '≤ 75 MB, PGlite never loaded',
         command: 'npm run bench -- rss',

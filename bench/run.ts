@@ -6,12 +6,15 @@
  * soak runs only when named or with `--all`.
  */
 
+import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
 import { serverVersion } from './bench-db.ts'
 import { runBulkBench } from './bulk-upsert.ts'
 import { runFeatureRows } from './feature-rows.ts'
 import { runFrameBench } from './frames.ts'
 import { runLatencyBench } from './latency.ts'
 import { runPeerBench } from './peer.ts'
+import { REPO } from './proc.ts'
 import { runIdleRssBench } from './rss.ts'
 import { runSoakBench } from './soak.ts'
 import { machine, type Row, table } from './stats.ts'
@@ -42,6 +45,12 @@ if (unknown.length > 0) {
     `unknown benchmark: ${unknown.join(', ')} (known: ${Object.keys(BENCHES).join(', ')})\n`,
   )
   process.exit(2)
+}
+// The spawned CLI runs dist/ when it matches src/: build it, so every bench measures the code as it is.
+const built = spawnSync(process.execPath, [join(REPO, 'scripts/build.mjs')], { encoding: 'utf8' })
+if (built.status !== 0) {
+  process.stderr.write(`build failed: ${built.stderr}\n`)
+  process.exit(1)
 }
 const rows: Row[] = []
 for (const [name, run] of Object.entries(BENCHES)) {

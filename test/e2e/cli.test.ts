@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import { freePort, REPO, runCli, startCli } from '../helpers/cli.ts'
+import { freePort, runCli, startCli } from '../helpers/cli.ts'
 import { until } from '../helpers/until.ts'
 
 describe('data-feeder CLI', () => {
@@ -156,9 +156,5 @@ describe('data-feeder CLI', () => {
       first.child.kill('SIGKILL')
       rmSync(dataDir, { recursive: true, force: true })
     }
-  })
-
-  it('the bin runs from the repository root', () => {
-    assert.ok(existsSync(join(REPO, 'bin/data-feeder.js')))
   })
 })

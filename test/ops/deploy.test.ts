@@ -295,9 +295,10 @@ describe('container image and compose', () => {
   it('Dockerfile: multi-stage, production deps from the lock file, non-root, healthcheck on /live', () => {
     const froms = lines.filter((l) => /^FROM /i.test(l))
     assert.ok(froms.length >= 2, 'multi-stage')
+    const stages = froms.map((l) => /\bAS (\S+)/i.exec(l)?.[1]).filter((x) => x !== undefined)
     assert.ok(
-      froms.every((l) => /node:20/.test(l)),
-      'Node 20 everywhere',
+      froms.every((l) => /node:20/.test(l) || stages.includes(l.split(/\s+/)[1] as string)),
+      'Node 20 everywhere (directly or through an earlier stage)',
     )
     assert.ok(
       lines.some((l) => /^RUN .*npm ci\b.*--omit=dev/.test(l)),
@@ -314,15 +315,20 @@ describe('container image and compose', () => {
     assert.ok(runtime.some((l) => /^EXPOSE 8080\b/.test(l)))
     assert.ok(runtime.some((l) => /^VOLUME \/data\b/.test(l)))
     assert.ok(runtime.some((l) => /^ENV .*DATA_DIR=\/data\b/.test(l)))
+    // The runtime runs the compiled dist/ (from the build stage) through the bin, without src/.
+    assert.ok(runtime.some((l) => /^COPY (\S+ )*bin /.test(l)))
+    assert.ok(runtime.some((l) => /^COPY --from=build \S*dist /.test(l)))
+    assert.ok(!runtime.some((l) => /^COPY (\S+ )*src /.test(l)), 'no sources in the runtime image')
     assert.ok(
-      runtime.some((l) => /^COPY (\S+ )*bin /.test(l)) && runtime.some((l) => /^COPY (\S+ )*src /.test(l)),
+      lines.some((l) => /^RUN node scripts\/build\.mjs/.test(l)),
+      'dist/ built in the image',
     )
     assert.ok(runtime.some((l) => /^ENTRYPOINT \["node", "bin\/data-feeder.js"\]/.test(l)))
-    // tsx runs the sources in production: it must be a production dependency.
+    // The build runs with production dependencies only: esbuild must be one.
     const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> }
-    assert.ok(pkg.dependencies.tsx, 'tsx is a dependency, not a devDependency')
+    assert.ok(pkg.dependencies.esbuild, 'esbuild is a dependency, not a devDependency')
     const ignore = read('.dockerignore').split('\n')
-    for (const p of ['node_modules', '.git', '.env', 'data', 'test'])
+    for (const p of ['node_modules', '.git', '.env', 'data', 'test', 'dist', '!scripts/build.mjs'])
       assert.ok(ignore.includes(p), `.dockerignore ${p}`)
   })
 
