@@ -1,11 +1,13 @@
 /**
  * Pure SQL-parameter building for the candle upsert: one set-based statement per
- * batch, `INSERT … SELECT FROM unnest(arrays) ON CONFLICT … DO UPDATE`.
+ * batch, `INSERT … SELECT FROM unnest(arrays) ON CONFLICT … DO UPDATE`
+ * (see unnest-insert.ts).
  * Decimals go in as the exchange's strings and are cast to numeric by the
  * database; no value ever passes through a JS float.
  */
 import { createHash } from 'node:crypto'
 import type { Candle } from '../core/records.ts'
+import { type UnnestColumn, unnestInsertSql, unnestParams } from './unnest-insert.ts'
 
 /**
  * The conflict rules, identical (whitespace aside) to the clause inside the SQL
@@ -41,31 +43,30 @@ export const CANDLE_CONFLICT_CLAUSE = `ON CONFLICT (market, symbol, open_time) D
      OR (excluded.bid IS NOT NULL
          AND (c.bid, c.bid_qty, c.ask, c.ask_qty) IS DISTINCT FROM (excluded.bid, excluded.bid_qty, excluded.ask, excluded.ask_qty))`
 
-const COLUMNS: ReadonlyArray<readonly [column: string, type: string]> = [
-  ['market', 'text'],
-  ['symbol', 'text'],
-  ['open_time', 'timestamptz'],
-  ['close_time', 'timestamptz'],
-  ['open', 'numeric'],
-  ['high', 'numeric'],
-  ['low', 'numeric'],
-  ['close', 'numeric'],
-  ['volume', 'numeric'],
-  ['quote_volume', 'numeric'],
-  ['trades', 'int8'],
-  ['taker_buy_base', 'numeric'],
-  ['taker_buy_quote', 'numeric'],
-  ['first_trade_id', 'int8'],
-  ['last_trade_id', 'int8'],
-  ['bid', 'numeric'],
-  ['bid_qty', 'numeric'],
-  ['ask', 'numeric'],
-  ['ask_qty', 'numeric'],
-  ['source', 'text'],
+const COLUMNS: readonly UnnestColumn<Candle>[] = [
+  { name: 'market', type: 'text', value: (c) => c.market },
+  { name: 'symbol', type: 'text', value: (c) => c.symbol },
+  { name: 'open_time', type: 'epoch_ms', value: (c) => c.openTime },
+  { name: 'close_time', type: 'epoch_ms', value: (c) => c.closeTime },
+  { name: 'open', type: 'numeric', value: (c) => c.open },
+  { name: 'high', type: 'numeric', value: (c) => c.high },
+  { name: 'low', type: 'numeric', value: (c) => c.low },
+  { name: 'close', type: 'numeric', value: (c) => c.close },
+  { name: 'volume', type: 'numeric', value: (c) => c.volume },
+  { name: 'quote_volume', type: 'numeric', value: (c) => c.quoteVolume },
+  { name: 'trades', type: 'int8', value: (c) => c.trades },
+  { name: 'taker_buy_base', type: 'numeric', value: (c) => c.takerBuyBase },
+  { name: 'taker_buy_quote', type: 'numeric', value: (c) => c.takerBuyQuote },
+  { name: 'first_trade_id', type: 'int8', value: (c) => c.firstTradeId },
+  { name: 'last_trade_id', type: 'int8', value: (c) => c.lastTradeId },
+  { name: 'bid', type: 'numeric', value: (c) => c.bid },
+  { name: 'bid_qty', type: 'numeric', value: (c) => c.bidQty },
+  { name: 'ask', type: 'numeric', value: (c) => c.ask },
+  { name: 'ask_qty', type: 'numeric', value: (c) => c.askQty },
+  { name: 'source', type: 'text', value: (c) => c.source },
 ]
 
-export const CANDLE_UPSERT_SQL = `INSERT INTO candles_1m AS c (${COLUMNS.map(([c]) => c).join(', ')})
-SELECT * FROM unnest(${COLUMNS.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')})
+export const CANDLE_UPSERT_SQL = `${unnestInsertSql('candles_1m', 'c', COLUMNS)}
 ${CANDLE_CONFLICT_CLAUSE}`
 
 /** The statement text never depends on the batch, so one prepared statement serves all. */
@@ -83,19 +84,22 @@ export function candleKey(c: Pick<Candle, 'market' | 'symbol' | 'openTime'>): st
  * Order of first appearance is kept.
  */
 export function dedupeCandles(candles: readonly Candle[]): Candle[] {
-  const byKey = new Map<string, Candle>()
-  let duplicates = false
+  // Keyed market → symbol → open time: no per-row key string to build and hash.
+  const seen = new Map<string, Map<string, Map<number, number>>>()
+  const out: Candle[] = []
   for (const c of candles) {
-    const key = candleKey(c)
-    const prev = byKey.get(key)
-    if (prev === undefined) {
-      byKey.set(key, c)
+    const bySymbol = entry(seen, c.market, () => new Map<string, Map<number, number>>())
+    const byTime = entry(bySymbol, c.symbol, () => new Map<number, number>())
+    const at = byTime.get(c.openTime)
+    if (at === undefined) {
+      byTime.set(c.openTime, out.length)
+      out.push(c)
       continue
     }
-    duplicates = true
+    const prev = out[at] as Candle
     const book = c.bid !== null ? c : prev
     const ids = c.firstTradeId !== null ? c : prev
-    byKey.set(key, {
+    out[at] = {
       ...c,
       source: prev.source,
       bid: book.bid,
@@ -104,44 +108,28 @@ export function dedupeCandles(candles: readonly Candle[]): Candle[] {
       askQty: book.askQty,
       firstTradeId: ids.firstTradeId,
       lastTradeId: ids.lastTradeId,
-    })
+    }
   }
-  return duplicates ? [...byKey.values()] : [...candles]
+  return out
+}
+
+function entry<K, V>(m: Map<K, V>, key: K, make: () => V): V {
+  let v = m.get(key)
+  if (v === undefined) {
+    v = make()
+    m.set(key, v)
+  }
+  return v
 }
 
 export function buildCandleUpsert(candles: readonly Candle[]): {
   name?: string
   text: string
-  values: unknown[]
+  values: string[]
 } {
-  const rows = dedupeCandles(candles)
-  const n = rows.length
-  const cols: unknown[][] = COLUMNS.map(() => new Array(n))
-  for (let i = 0; i < n; i++) {
-    const c = rows[i] as Candle
-    const v = [
-      c.market,
-      c.symbol,
-      new Date(c.openTime).toISOString(),
-      new Date(c.closeTime).toISOString(),
-      c.open,
-      c.high,
-      c.low,
-      c.close,
-      c.volume,
-      c.quoteVolume,
-      c.trades,
-      c.takerBuyBase,
-      c.takerBuyQuote,
-      c.firstTradeId,
-      c.lastTradeId,
-      c.bid,
-      c.bidQty,
-      c.ask,
-      c.askQty,
-      c.source,
-    ]
-    for (let j = 0; j < v.length; j++) (cols[j] as unknown[])[i] = v[j]
+  return {
+    name: STATEMENT_NAME,
+    text: CANDLE_UPSERT_SQL,
+    values: unnestParams(dedupeCandles(candles), COLUMNS),
   }
-  return { name: STATEMENT_NAME, text: CANDLE_UPSERT_SQL, values: cols }
 }

@@ -9,30 +9,30 @@ import type { CandleValues } from '../features/candle-point.ts'
 import type { FeatureRow } from '../features/feature-row.ts'
 import { featureKey } from '../features/feature-row.ts'
 import type { Queryable } from './db.ts'
+import { type UnnestColumn, unnestInsertSql, unnestParams } from './unnest-insert.ts'
 
-const COLUMNS: ReadonlyArray<readonly [column: string, type: string, value: (r: FeatureRow) => unknown]> = [
-  ['market', 'text', (r) => r.market],
-  ['symbol', 'text', (r) => r.symbol],
-  ['open_time', 'timestamptz', (r) => new Date(r.openTime).toISOString()],
-  ['window_size', 'int4', (r) => r.windowSize],
-  ['close_zscore', 'float8', (r) => r.closeZscore],
-  ['close_minmax', 'float8', (r) => r.closeMinmax],
-  ['volume_zscore', 'float8', (r) => r.volumeZscore],
-  ['volume_minmax', 'float8', (r) => r.volumeMinmax],
-  ['log_return', 'float8', (r) => r.logReturn],
-  ['spread_bps_zscore', 'float8', (r) => r.spreadBpsZscore],
-  ['taker_buy_ratio_zscore', 'float8', (r) => r.takerBuyRatioZscore],
-  ['close_mean', 'float8', (r) => r.closeMean],
-  ['close_std', 'float8', (r) => r.closeStd],
-  ['window_count', 'int4', (r) => r.windowCount],
-  ['window_full', 'bool', (r) => r.windowFull],
+const COLUMNS: readonly UnnestColumn<FeatureRow>[] = [
+  { name: 'market', type: 'text', value: (r) => r.market },
+  { name: 'symbol', type: 'text', value: (r) => r.symbol },
+  { name: 'open_time', type: 'epoch_ms', value: (r) => r.openTime },
+  { name: 'window_size', type: 'int4', value: (r) => r.windowSize },
+  { name: 'close_zscore', type: 'float8', value: (r) => nonFinite(r.closeZscore) },
+  { name: 'close_minmax', type: 'float8', value: (r) => nonFinite(r.closeMinmax) },
+  { name: 'volume_zscore', type: 'float8', value: (r) => nonFinite(r.volumeZscore) },
+  { name: 'volume_minmax', type: 'float8', value: (r) => nonFinite(r.volumeMinmax) },
+  { name: 'log_return', type: 'float8', value: (r) => nonFinite(r.logReturn) },
+  { name: 'spread_bps_zscore', type: 'float8', value: (r) => nonFinite(r.spreadBpsZscore) },
+  { name: 'taker_buy_ratio_zscore', type: 'float8', value: (r) => nonFinite(r.takerBuyRatioZscore) },
+  { name: 'close_mean', type: 'float8', value: (r) => nonFinite(r.closeMean) },
+  { name: 'close_std', type: 'float8', value: (r) => nonFinite(r.closeStd) },
+  { name: 'window_count', type: 'int4', value: (r) => r.windowCount },
+  { name: 'window_full', type: 'bool', value: (r) => r.windowFull },
 ]
 
-const VALUE_COLUMNS = COLUMNS.slice(4).map(([c]) => c)
+const VALUE_COLUMNS = COLUMNS.slice(4).map((c) => c.name)
 
 /** Identical recomputations (repairs rewrite whole spans) change nothing, not even computed_at. */
-export const FEATURE_UPSERT_SQL = `INSERT INTO feature_cache AS f (${COLUMNS.map(([c]) => c).join(', ')})
-SELECT * FROM unnest(${COLUMNS.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')})
+export const FEATURE_UPSERT_SQL = `${unnestInsertSql('feature_cache', 'f', COLUMNS)}
 ON CONFLICT (market, symbol, open_time, window_size) DO UPDATE SET
     ${VALUE_COLUMNS.map((c) => `${c} = excluded.${c}`).join(',\n    ')},
     computed_at = now()
@@ -51,16 +51,16 @@ export function dedupeFeatureRows(rows: readonly FeatureRow[]): FeatureRow[] {
 export function buildFeatureUpsert(rows: readonly FeatureRow[]): {
   name: string
   text: string
-  values: unknown[]
+  values: string[]
 } {
   const unique = dedupeFeatureRows(rows)
-  const values = COLUMNS.map(([, , get]) => unique.map((r) => nonFinite(get(r))))
-  return { name: STATEMENT_NAME, text: FEATURE_UPSERT_SQL, values }
+  return { name: STATEMENT_NAME, text: FEATURE_UPSERT_SQL, values: unnestParams(unique, COLUMNS) }
 }
 
 /** NaN/±Infinity cannot be a meaningful feature: store null rather than a poisoned value. */
-function nonFinite(v: unknown): unknown {
-  return typeof v === 'number' && !Number.isFinite(v) ? null : v
+/** NaN and ±Infinity are stored as NULL. */
+function nonFinite(v: number | null): number | null {
+  return v !== null && !Number.isFinite(v) ? null : v
 }
 
 interface CandleTextRow {
