@@ -1,6 +1,7 @@
 /**
  * Nothing lost, end to end: a database outage longer than every retry while
- * the stream flows (through a TCP proxy of the test's own), and a `kill -9`
+ * the stream flows (through a TCP proxy of the test's own), the database
+ * server itself stopped and restarted (a scratch cluster), and a `kill -9`
  * of the real CLI in the middle of a burst followed by a restart.
  */
 import assert from 'node:assert/strict'
@@ -10,10 +11,12 @@ import { floorMinute } from '../../src/gaps/minute-ranges.ts'
 import { simulatedKline } from '../../src/simulator/market.ts'
 import { scaledClock } from '../../src/simulator/scaled-clock.ts'
 import { startSimulator } from '../../src/simulator/server.ts'
-import type { Db } from '../../src/store/db.ts'
+import { type Db, openDb } from '../../src/store/db.ts'
 import { freePort, startCli } from '../helpers/cli.ts'
+import { postgresOptions } from '../helpers/db.ts'
 import { feederTarget } from '../helpers/feeder-target.ts'
 import { liveRig, missingMinutes } from '../helpers/live-app.ts'
+import { scratchClusterUnavailable, startScratchCluster } from '../helpers/pg-cluster.ts'
 import { startTcpProxy } from '../helpers/tcp-proxy.ts'
 import { until } from '../helpers/until.ts'
 
@@ -95,6 +98,48 @@ describe('durability', { skip: PG }, () => {
     })
     assert.ok(lines.some((l) => l.code === 'DB_WRITE_FAILED'))
     assert.equal((await health(app.httpPort)).database_connected, true)
+  })
+
+  it('the database server itself stops and restarts under live streaming: nothing lost, nothing doubled', {
+    skip: scratchClusterUnavailable(),
+  }, async (t) => {
+    const cluster = await startScratchCluster()
+    const rig = await liveRig('postgres')
+    t.after(async () => {
+      await rig.close()
+      await cluster.close()
+    })
+    const { app, lines } = await rig.startApp({
+      DATABASE_URL: cluster.url(),
+      TRADING_SYMBOLS: 'btcusdt,ethusdt',
+      INITIAL_BACKFILL_MINUTES: '2',
+    })
+    const before = await openDb(postgresOptions(cluster.url()))
+    await until('live candles', async () => (await rows(before, 'BTCUSDT')).length >= 4)
+    const first = (await rows(before, 'BTCUSDT'))[0]?.t as number
+    await before.close()
+
+    // A fast shutdown terminates every session (57P01), then refuses connections.
+    await cluster.stop('fast')
+    await until('the outage seen', async () => (await health(app.httpPort)).database_connected === false)
+    const downAt = rig.clock.now()
+    await until('two minutes down', () => rig.clock.now() > downAt + 2 * MINUTE_MS)
+    assert.equal((await fetch(`http://127.0.0.1:${app.httpPort}/ready`)).status, 503)
+    await cluster.start()
+
+    const after = await openDb(postgresOptions(cluster.url()))
+    t.after(() => after.close())
+    await until('back', async () => (await health(app.httpPort)).database_connected === true, 30_000)
+    const last = floorMinute(rig.clock.now()) - 2 * MINUTE_MS
+    for (const s of ['BTCUSDT', 'ETHUSDT']) {
+      await until(`${s} complete`, async () => (await missingMinutes(after, s, first, last)) === 0, 30_000)
+      for (const r of await rows(after, s)) {
+        assert.equal(r.n, 1)
+        assert.equal(r.close, simulatedKline(s, r.t).close)
+      }
+    }
+    assert.ok(!lines.some((l) => Number(l.level) >= 60), 'nothing fatal was logged')
+    assert.equal((await fetch(`http://127.0.0.1:${app.httpPort}/live`)).status, 200)
   })
 
   it('kill -9 in the middle of a burst, then a restart: no missing and no duplicate minute', async (t) => {
