@@ -39,6 +39,7 @@ import { countCandles, insertQualityLog, type QualityEvent } from './store/candl
 import { type CandleWriter, createCandleWriter } from './store/candle-writer.ts'
 import { acquireDataDirLock, type DataDirLock } from './store/data-dir-lock.ts'
 import { type Db, type DbOptions, openDb } from './store/db.ts'
+import { isTransientDbError, StoreError } from './store/errors.ts'
 import { migrate } from './store/migrate.ts'
 
 export interface AppDeps {
@@ -56,6 +57,11 @@ export interface App {
   start(): Promise<void>
   /** Stops accepting stream data, flushes, closes. Resolves true when everything buffered was written. */
   stop(reason: string): Promise<boolean>
+  /**
+   * Ends a start that is still waiting for the database (a signal arrived):
+   * start() then rejects with START_CANCELLED, and stop() cleans up.
+   */
+  cancelStart(): void
   snapshot(): Promise<HealthSnapshot>
   readonly metrics: Metrics
   readonly httpPort: number | null
@@ -75,6 +81,8 @@ const SPOOL_REPLAY_MS = 5_000
 const MAX_PENDING_QUALITY = 1_000
 const COUNT_CACHE_MS = 15_000
 const DAY_MS = 86_400_000
+/** Waiting for an unreachable database at start: 1 s, 2 s, 4 s … at most this long between tries. */
+const DB_START_RETRY_MAX_MS = 30_000
 
 /** The store's view of the configured database. */
 export function dbOptions(config: Config): DbOptions {
@@ -123,6 +131,48 @@ export function createApp(deps: AppDeps): App {
   let count: { value: number | null; at: number } = { value: null, at: 0 }
   let pingTimer: { cancel(): void } | null = null
   let stopping: Promise<boolean> | null = null
+  let startCancelled = false
+  let wakeStartWait: (() => void) | null = null
+
+  /**
+   * Opens and migrates the database. While it is unreachable (refused, timed
+   * out, starting up, shutting down) the start waits and tries again, with
+   * /live up and /ready 503; anything else (no such database, bad password, a
+   * locked DATA_DIR) is fatal at once. The stream starts only once the store
+   * is ready; the catch-up then fetches the minutes that passed meanwhile.
+   */
+  async function openStore(): Promise<{ db: Db; applied: string[]; timescale: boolean }> {
+    for (let attempt = 1; ; attempt++) {
+      let opened: Db | null = null
+      try {
+        opened = await openDb(dbOptions(config))
+        const m = await migrate(opened)
+        return { db: opened, ...m }
+      } catch (err) {
+        await opened?.close().catch(() => {})
+        if (!isTransientDbError(err) || startCancelled) throw err
+        const delayMs = Math.round(
+          Math.min(DB_START_RETRY_MAX_MS, 1_000 * 2 ** (attempt - 1)) *
+            (0.8 + 0.2 * (deps.random ?? Math.random)()),
+        )
+        logger.warn(
+          { code: 'DB_UNAVAILABLE_AT_START', attempt, retry_in_ms: delayMs, err },
+          'database not reachable yet; waiting for it before streaming',
+        )
+        metrics.dbUp.set(0)
+        await new Promise<void>((resolve) => {
+          const timer = clock.setTimeout(resolve, delayMs)
+          wakeStartWait = () => {
+            timer.cancel()
+            resolve()
+          }
+        })
+        wakeStartWait = null
+      }
+      if (startCancelled)
+        throw new StoreError('START_CANCELLED', 'start cancelled while waiting for the database')
+    }
+  }
 
   function noteError(): void {
     const now = clock.now()
@@ -415,11 +465,11 @@ export function createApp(deps: AppDeps): App {
       } finally {
         quick.close()
       }
-      db = await openDb(dbOptions(config))
-      const m = await migrate(db)
+      const store = await openStore()
+      db = store.db
       dbConnected = true
       logger.info(
-        { database: describeDatabase(config.database), applied: m.applied, timescale: m.timescale },
+        { database: describeDatabase(config.database), applied: store.applied, timescale: store.timescale },
         'database ready',
       )
       writer = createCandleWriter({
@@ -510,6 +560,10 @@ export function createApp(deps: AppDeps): App {
         .catch((err: unknown) =>
           logger.error({ code: 'CATCH_UP_FAILED', err }, 'start-up catch-up could not be queued'),
         )
+    },
+    cancelStart() {
+      startCancelled = true
+      wakeStartWait?.()
     },
     stop(reason) {
       stopping ??= (async () => {

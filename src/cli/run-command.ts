@@ -6,8 +6,9 @@ import type { Logger } from '../observability/logger.ts'
 /**
  * Runs the service until SIGTERM/SIGINT. Shutdown flushes what is buffered
  * and must finish within SHUTDOWN_TIMEOUT_MS: exit 0 when it does, 1 when not.
- * A signal that arrives while the service is still starting waits for the
- * start to settle (within the same bound), then stops it.
+ * A signal that arrives while the service is still starting ends a wait for
+ * the database at once, or else waits for the start to settle (within the
+ * same bound), then stops it.
  */
 export async function runService(config: Config, logger: Logger, clock: Clock): Promise<number> {
   const app = createApp({ config, clock, logger })
@@ -24,6 +25,8 @@ export async function runService(config: Config, logger: Logger, clock: Clock): 
     throw first.err
   }
   const reason = typeof first === 'string' ? first : await signalled
+  // A start still waiting for the database gives up now; one further along finishes first.
+  app.cancelStart()
   let timer: NodeJS.Timeout | undefined
   const timedOut = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs)

@@ -5,7 +5,11 @@
  * of the real CLI in the middle of a burst followed by a restart.
  */
 import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, it } from 'node:test'
+import { systemClock } from '../../src/core/clock.ts'
 import { MINUTE_MS } from '../../src/core/records.ts'
 import { floorMinute } from '../../src/gaps/minute-ranges.ts'
 import { simulatedKline } from '../../src/simulator/market.ts'
@@ -140,6 +144,71 @@ describe('durability', { skip: PG }, () => {
     }
     assert.ok(!lines.some((l) => Number(l.level) >= 60), 'nothing fatal was logged')
     assert.equal((await fetch(`http://127.0.0.1:${app.httpPort}/live`)).status, 200)
+  })
+
+  it('started while the database is down: waits with /ready 503, streams once it is up, stops at once on SIGTERM', {
+    skip: scratchClusterUnavailable(),
+  }, async (t) => {
+    const cluster = await startScratchCluster()
+    await cluster.stop()
+    const sim = await startSimulator({ clock: systemClock })
+    const dataDir = mkdtempSync(join(tmpdir(), 'feeder-wait-'))
+    t.after(async () => {
+      await sim.close()
+      await cluster.close()
+      rmSync(dataDir, { recursive: true, force: true })
+    })
+    const port = await freePort()
+    const env = {
+      DATABASE_URL: cluster.url(),
+      DATA_DIR: dataDir,
+      BINANCE_STREAM_URL: sim.wsBase,
+      BINANCE_REST_URL: sim.httpBase,
+      TRADING_SYMBOLS: 'btcusdt',
+      INITIAL_BACKFILL_MINUTES: '3',
+      HEALTH_CHECK_HOST: '127.0.0.1',
+      HEALTH_CHECK_PORT: String(port),
+    }
+    const waiting = (p: ReturnType<typeof startCli>, n: number) =>
+      until(
+        `${n} tries`,
+        () => p.lines.filter((l) => l.code === 'DB_UNAVAILABLE_AT_START').length >= n,
+        30_000,
+      )
+
+    // Stopped while waiting: at once, exit 0, nothing to flush.
+    const early = startCli(['run'], env)
+    t.after(() => early.child.kill('SIGKILL'))
+    await waiting(early, 1)
+    early.child.kill('SIGTERM')
+    assert.equal(await early.exited, 0)
+    assert.ok(!early.lines.some((l) => l.code === 'SHUTDOWN_TIMEOUT'))
+
+    const p = startCli(['run'], env)
+    t.after(() => p.child.kill('SIGKILL'))
+    await waiting(p, 2)
+    const base = `http://127.0.0.1:${port}`
+    assert.equal((await fetch(`${base}/live`)).status, 200)
+    assert.equal((await fetch(`${base}/ready`)).status, 503)
+    const h = await health(port)
+    assert.equal(h.status, 'unhealthy')
+    assert.equal(h.database_connected, false)
+    assert.ok(!p.lines.some((l) => l.msg === 'streaming'), 'no stream before the store is ready')
+
+    await cluster.start()
+    await until('database ready', () => p.lines.some((l) => l.msg === 'database ready'), 40_000)
+    const db = await openDb(postgresOptions(cluster.url()))
+    t.after(() => db.close())
+    const last = floorMinute(Date.now() - 10_000) - MINUTE_MS
+    await until(
+      'the initial window stored',
+      async () => (await missingMinutes(db, 'BTCUSDT', last - 2 * MINUTE_MS, last)) === 0,
+      30_000,
+    )
+    for (const r of await rows(db, 'BTCUSDT')) assert.equal(r.close, simulatedKline('BTCUSDT', r.t).close)
+    await until('ready', async () => (await fetch(`${base}/ready`)).status === 200, 30_000)
+    p.child.kill('SIGTERM')
+    assert.equal(await p.exited, 0)
   })
 
   it('kill -9 in the middle of a burst, then a restart: no missing and no duplicate minute', async (t) => {

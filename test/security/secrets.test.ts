@@ -21,7 +21,8 @@ async function runWatchingHttp(env: Record<string, string>): Promise<{ out: stri
   void p.exited.then(() => {
     done = true
   })
-  const deadline = Date.now() + 20_000
+  // A run waits for an unreachable database; it is asked to stop after a few tries.
+  const deadline = Date.now() + 6_000
   while (!done && Date.now() < deadline) {
     for (const path of ['/health', '/ready', '/metrics', '/live']) {
       try {
@@ -33,8 +34,10 @@ async function runWatchingHttp(env: Record<string, string>): Promise<{ out: stri
     }
     await new Promise((r) => setTimeout(r, 25))
   }
-  if (!done) p.child.kill('SIGKILL')
+  if (!done) p.child.kill('SIGTERM')
+  const killer = setTimeout(() => p.child.kill('SIGKILL'), 15_000)
   await p.exited
+  clearTimeout(killer)
   return { out: p.stdout() + p.stderr(), bodies }
 }
 
