@@ -11,6 +11,7 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean -
 
 # ---- build: src/ → dist/ with esbuild (a production dependency) ----
 FROM deps AS build
+COPY tsconfig.json ./
 COPY bin ./bin
 COPY scripts/build.mjs ./scripts/build.mjs
 COPY src ./src

@@ -4,21 +4,21 @@ import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 
-function tsFiles(dir) {
+function allFiles(dir) {
   const out = []
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name)
-    if (e.isDirectory()) out.push(...tsFiles(p))
-    else if (e.name.endsWith('.ts')) out.push(p)
+    if (e.isDirectory()) out.push(...allFiles(p))
+    else out.push(p)
   }
   return out
 }
 
-/** sha256 over every `src/**\/*.ts` path and content, in a fixed order. */
+/** sha256 over the path and content of every file under src/ (code and SQL), in a fixed order. */
 export function sourceHash(root) {
   const src = join(root, 'src')
   const h = createHash('sha256')
-  for (const f of tsFiles(src).sort()) {
+  for (const f of allFiles(src).sort()) {
     h.update(relative(src, f))
     h.update('\0')
     h.update(readFileSync(f))

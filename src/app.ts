@@ -39,7 +39,7 @@ import { countCandles, insertQualityLog, type QualityEvent } from './store/candl
 import { type CandleWriter, createCandleWriter } from './store/candle-writer.ts'
 import { acquireDataDirLock, type DataDirLock } from './store/data-dir-lock.ts'
 import { type Db, type DbOptions, openDb } from './store/db.ts'
-import { isTransientDbError, StoreError } from './store/errors.ts'
+import { isConnectionFailure, StoreError } from './store/errors.ts'
 import { migrate } from './store/migrate.ts'
 
 export interface AppDeps {
@@ -83,6 +83,8 @@ const COUNT_CACHE_MS = 15_000
 const DAY_MS = 86_400_000
 /** Waiting for an unreachable database at start: 1 s, 2 s, 4 s … at most this long between tries. */
 const DB_START_RETRY_MAX_MS = 30_000
+/** From this attempt on (about a minute of waiting) the wait is logged as an error. */
+const DB_START_LOUD_AFTER = 6
 
 /** The store's view of the configured database. */
 export function dbOptions(config: Config): DbOptions {
@@ -150,12 +152,14 @@ export function createApp(deps: AppDeps): App {
         return { db: opened, ...m }
       } catch (err) {
         await opened?.close().catch(() => {})
-        if (!isTransientDbError(err) || startCancelled) throw err
+        // Only a real PostgreSQL that cannot be reached is waited for; PGlite's errors are final.
+        if (config.database.kind !== 'postgres' || !isConnectionFailure(err) || startCancelled) throw err
         const delayMs = Math.round(
           Math.min(DB_START_RETRY_MAX_MS, 1_000 * 2 ** (attempt - 1)) *
             (0.8 + 0.2 * (deps.random ?? Math.random)()),
         )
-        logger.warn(
+        // Loud once it lasts: a wrong host looks the same as a database still starting.
+        logger[attempt >= DB_START_LOUD_AFTER ? 'error' : 'warn'](
           { code: 'DB_UNAVAILABLE_AT_START', attempt, retry_in_ms: delayMs, err },
           'database not reachable yet; waiting for it before streaming',
         )
@@ -466,6 +470,11 @@ export function createApp(deps: AppDeps): App {
         quick.close()
       }
       const store = await openStore()
+      if (stopping !== null) {
+        // Stopped while waiting: nothing may start after the stop.
+        await store.db.close()
+        throw new StoreError('START_CANCELLED', 'start cancelled while waiting for the database')
+      }
       db = store.db
       dbConnected = true
       logger.info(
@@ -566,6 +575,8 @@ export function createApp(deps: AppDeps): App {
       wakeStartWait?.()
     },
     stop(reason) {
+      startCancelled = true
+      wakeStartWait?.()
       stopping ??= (async () => {
         logger.info({ reason }, 'shutting down')
         pingTimer?.cancel()

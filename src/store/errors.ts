@@ -80,26 +80,44 @@ function codeOf(err: object): string | undefined {
 }
 
 export function isTransientDbError(err: unknown): boolean {
-  return classify(err, 0)
+  return classify(
+    err,
+    (sqlstate) => TRANSIENT_SQLSTATES.has(sqlstate) || TRANSIENT_SQLSTATE_CLASSES.has(sqlstate.slice(0, 2)),
+  )
 }
 
-function classify(err: unknown, depth: number): boolean {
+/** SQLSTATEs that mean the server is not (yet) accepting sessions. */
+const NOT_ACCEPTING_SQLSTATES = new Set(['57P01', '57P02', '57P03'])
+
+/**
+ * Narrower than transient: the server could not be reached or is not accepting
+ * sessions (refused, unreachable, timed out, starting up, shutting down). At
+ * start this is worth waiting for; a statement that fails once connected
+ * (timeouts, disk full, locks during a migration) is not.
+ */
+export function isConnectionFailure(err: unknown): boolean {
+  return classify(err, (sqlstate) => sqlstate.startsWith('08') || NOT_ACCEPTING_SQLSTATES.has(sqlstate))
+}
+
+/**
+ * Walks an error and its causes: a SQLSTATE decides by `sqlstate`; Node's
+ * network codes and pg's code-less connection messages always count; a
+ * StoreError (DB_CONNECT_FAILED, MIGRATION_FAILED…) counts as its cause does.
+ */
+function classify(err: unknown, sqlstate: (code: string) => boolean, depth = 0): boolean {
   if (typeof err !== 'object' || err === null || depth > 5) return false
-  if (err instanceof AggregateError) return err.errors.some((e) => classify(e, depth + 1))
+  if (err instanceof AggregateError) return err.errors.some((e) => classify(e, sqlstate, depth + 1))
   const code = codeOf(err)
   if (code !== undefined) {
     // SQLSTATEs are five characters; no class starts with 'E', unlike Node's EPIPE & co.
-    if (/^[0-9A-Z]{5}$/.test(code) && !code.startsWith('E')) {
-      return TRANSIENT_SQLSTATES.has(code) || TRANSIENT_SQLSTATE_CLASSES.has(code.slice(0, 2))
-    }
+    if (/^[0-9A-Z]{5}$/.test(code) && !code.startsWith('E')) return sqlstate(code)
     if (TRANSIENT_NODE_CODES.has(code)) return true
-    // A StoreError wrapping a driver error (e.g. DB_CONNECT_FAILED) is as transient as its cause.
-    if (err instanceof StoreError) return classify(err.cause, depth + 1)
+    if (err instanceof StoreError) return classify(err.cause, sqlstate, depth + 1)
     return false
   }
   const message = (err as { message?: unknown }).message
   if (typeof message === 'string' && PG_CODELESS_TRANSIENT_MESSAGES.some((m) => message.startsWith(m))) {
     return true
   }
-  return classify((err as { cause?: unknown }).cause, depth + 1)
+  return classify((err as { cause?: unknown }).cause, sqlstate, depth + 1)
 }

@@ -11,6 +11,7 @@ import {
   cpSync,
   existsSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -87,12 +88,28 @@ describe('bin: compiled dist/ or the sources', () => {
     }
   })
 
-  it('a failed build leaves no build marker, so nothing half-built is run', () => {
+  it('a migration added after the build counts as a change to the sources', () => {
+    writeFileSync(join(root, 'src/store/migrations/999_probe.sql'), 'SELECT 1;\n')
+    try {
+      assert.equal(run().entry, 'src')
+    } finally {
+      rmSync(join(root, 'src/store/migrations/999_probe.sql'))
+    }
+    assert.equal(run().entry, 'dist')
+  })
+
+  it('a failed build leaves the previous one whole, and it is not run for the changed sources', () => {
     writeFileSync(join(root, 'src/core/broken.ts'), 'export const x = (\n')
     const b = build()
     assert.notEqual(b.status, 0)
-    assert.ok(!existsSync(join(root, 'dist/.source-hash')))
-    rmSync(join(root, 'src/core/broken.ts'))
+    assert.ok(existsSync(join(root, 'dist/cli/main.js')), 'the previous build is untouched')
+    assert.deepEqual(
+      readdirSync(root).filter((n) => n.startsWith('dist.')),
+      [],
+      'no staging directory left behind',
+    )
     assert.equal(run().entry, 'src')
+    rmSync(join(root, 'src/core/broken.ts'))
+    assert.equal(run().entry, 'dist', 'the sources match the previous build again')
   })
 })

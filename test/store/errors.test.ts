@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { createServer } from 'node:net'
 import { test } from 'node:test'
 import { openDb } from '../../src/store/db.ts'
-import { isStoreError, isTransientDbError, StoreError } from '../../src/store/errors.ts'
+import { isConnectionFailure, isStoreError, isTransientDbError, StoreError } from '../../src/store/errors.ts'
 
 const withCode = (code: string, message = 'x') => Object.assign(new Error(message), { code })
 
@@ -49,6 +49,29 @@ test("pg's code-less connection errors and wrapped causes are transient", () => 
   assert.equal(isTransientDbError(new AggregateError([new Error('a'), withCode('ECONNREFUSED')])), true)
   assert.ok(isStoreError(wrapped, 'DB_CONNECT_FAILED'))
   assert.equal(wrapped.name, 'StoreError')
+})
+
+test('at start only an unreachable or not-yet-accepting server is waited for', () => {
+  for (const e of [
+    withCode('ECONNREFUSED'),
+    withCode('ENOTFOUND'),
+    withCode('ETIMEDOUT'),
+    withCode('08006'),
+    withCode('57P03'),
+    withCode('57P01'),
+    new Error('Connection terminated unexpectedly'),
+    new StoreError('DB_CONNECT_FAILED', 'cannot reach', { cause: withCode('ECONNREFUSED') }),
+    new StoreError('MIGRATION_FAILED', 'cut', { cause: withCode('57P01') }),
+  ])
+    assert.equal(isConnectionFailure(e), true, String((e as { code?: string }).code ?? e.message))
+  // Transient for a batch, but a migration that keeps failing this way is not worth waiting for.
+  for (const code of ['57014', '53100', '58030', '40001', '55P03', '28P01', '3D000'])
+    assert.equal(isConnectionFailure(withCode(code)), false, code)
+  assert.equal(
+    isConnectionFailure(new StoreError('MIGRATION_FAILED', 'x', { cause: withCode('57014') })),
+    false,
+  )
+  assert.equal(isConnectionFailure(new StoreError('DATA_DIR_LOCKED', 'in use')), false)
 })
 
 test('a refused connection is transient and its error never shows the password', async () => {
