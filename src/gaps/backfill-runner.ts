@@ -19,14 +19,7 @@ import { detectGaps, insertQualityLog } from '../store/candle-queries.ts'
 import type { Queryable } from '../store/db.ts'
 import { confirmedEmptyRanges } from '../store/gap-queries.ts'
 import type { DetectedGap, GapCause } from './gap-detector.ts'
-import {
-  floorMinute,
-  type MinuteRange,
-  mergeRanges,
-  minutesIn,
-  subtractRanges,
-  totalMinutes,
-} from './minute-ranges.ts'
+import { floorMinute, type MinuteRange, minutesIn, subtractRanges, totalMinutes } from './minute-ranges.ts'
 
 export interface BackfillRunnerOptions {
   readonly db: Queryable
@@ -52,13 +45,43 @@ export interface BackfillRunnerEvents {
   idle: { at: number }
 }
 
+/** A queued range and why it was queued. */
+interface Job extends MinuteRange {
+  readonly cause: GapCause
+  /** A retry after a failure: its gap_detected is already recorded. */
+  readonly announced: boolean
+}
+
 interface Pending {
-  ranges: MinuteRange[]
-  cause: GapCause
+  ranges: Job[]
   notBefore: number
   failures: number
-  /** A retry after a failure: its gap_detected is already recorded. */
-  announced: boolean
+}
+
+/**
+ * Adds jobs to a symbol's queue. A minute already queued keeps the job that
+ * queued it first (its cause is the one recorded); only the minutes new to
+ * the queue take the incoming job's cause. Touching jobs of the same kind join.
+ */
+function addJobs(queued: readonly Job[], incoming: readonly Job[]): Job[] {
+  let all = [...queued]
+  for (const job of incoming) {
+    const fresh = subtractRanges([job], all).map((r) => ({
+      ...r,
+      cause: job.cause,
+      announced: job.announced,
+    }))
+    all = [...all, ...fresh]
+  }
+  all.sort((a, b) => a.from - b.from)
+  const out: Job[] = []
+  for (const j of all) {
+    const last = out.at(-1)
+    if (last && last.cause === j.cause && last.announced === j.announced && j.from <= last.to + MINUTE_MS)
+      out[out.length - 1] = { ...last, to: Math.max(last.to, j.to) }
+    else out.push(j)
+  }
+  return out
 }
 
 const DEFAULT_UNFILLABLE_AFTER_MS = 10 * MINUTE_MS
@@ -96,19 +119,10 @@ export class BackfillRunner extends TypedEmitter<BackfillRunnerEvents> {
 
   enqueue(gap: DetectedGap): void {
     if (this.closed || gap.to < gap.from) return
+    const job: Job = { from: gap.from, to: gap.to, cause: gap.cause, announced: false }
     const p = this.pending.get(gap.symbol)
-    if (p) {
-      p.ranges = mergeRanges([...p.ranges, gap])
-      if (p.cause !== gap.cause && gap.cause !== 'catch_up') p.cause = gap.cause
-    } else {
-      this.pending.set(gap.symbol, {
-        ranges: [{ from: gap.from, to: gap.to }],
-        cause: gap.cause,
-        notBefore: 0,
-        failures: 0,
-        announced: false,
-      })
-    }
+    if (p) p.ranges = addJobs(p.ranges, [job])
+    else this.pending.set(gap.symbol, { ranges: [job], notBefore: 0, failures: 0 })
     this.kick()
   }
 
@@ -160,18 +174,23 @@ export class BackfillRunner extends TypedEmitter<BackfillRunnerEvents> {
   private async loop(): Promise<void> {
     for (let symbol = this.dueSymbol(); symbol !== null && !this.closed; symbol = this.dueSymbol()) {
       const p = this.pending.get(symbol) as Pending
-      let range = p.ranges.shift() as MinuteRange
+      let range = p.ranges.shift() as Job
       if (minutesIn(range) > MAX_JOB_MINUTES) {
         // One step looks at a bounded span, so a year of history is many small, resumable steps.
-        p.ranges.unshift({ from: range.from + MAX_JOB_MINUTES * MINUTE_MS, to: range.to })
-        range = { from: range.from, to: range.from + (MAX_JOB_MINUTES - 1) * MINUTE_MS }
+        p.ranges.unshift({ ...range, from: range.from + MAX_JOB_MINUTES * MINUTE_MS })
+        range = { ...range, to: range.from + (MAX_JOB_MINUTES - 1) * MINUTE_MS }
       }
       if (p.ranges.length === 0 && p.failures === 0) this.pending.delete(symbol)
       this.current = symbol
       try {
-        const leftover = await this.repair(symbol, range, p.cause, p.announced)
+        const leftover = await this.repair(symbol, range, range.cause, range.announced)
         if (leftover.length > 0)
-          this.requeue(symbol, leftover, p.cause, this.opts.clock.now() + MINUTE_MS, 0, false)
+          this.requeue(
+            symbol,
+            leftover.map((r) => ({ ...r, cause: range.cause, announced: false })),
+            this.opts.clock.now() + MINUTE_MS,
+            0,
+          )
         else if (p.ranges.length === 0) this.pending.delete(symbol)
         p.failures = 0
       } catch (error) {
@@ -183,7 +202,7 @@ export class BackfillRunner extends TypedEmitter<BackfillRunnerEvents> {
           Math.round(backoff * (0.5 + 0.5 * (this.opts.random ?? Math.random)())),
         )
         this.emit('job_failed', { symbol, range, error, retryInMs })
-        this.requeue(symbol, [range], p.cause, this.opts.clock.now() + retryInMs, failures, true)
+        this.requeue(symbol, [{ ...range, announced: true }], this.opts.clock.now() + retryInMs, failures)
       } finally {
         this.current = null
         this.lastCheck = this.opts.clock.now()
@@ -192,22 +211,15 @@ export class BackfillRunner extends TypedEmitter<BackfillRunnerEvents> {
     this.schedule()
   }
 
-  private requeue(
-    symbol: string,
-    ranges: MinuteRange[],
-    cause: GapCause,
-    notBefore: number,
-    failures: number,
-    announced: boolean,
-  ): void {
+  private requeue(symbol: string, jobs: Job[], notBefore: number, failures: number): void {
     if (this.closed) return
     const p = this.pending.get(symbol)
     if (p) {
-      p.ranges = mergeRanges([...p.ranges, ...ranges])
+      // The job comes back ahead of what was queued meanwhile: it was there first.
+      p.ranges = addJobs(jobs, p.ranges)
       p.notBefore = Math.max(p.notBefore, notBefore)
       p.failures = failures
-      p.announced = p.announced && announced
-    } else this.pending.set(symbol, { ranges, cause, notBefore, failures, announced })
+    } else this.pending.set(symbol, { ranges: addJobs([], jobs), notBefore, failures })
   }
 
   /** Repairs one range; returns the parts to try again later. */

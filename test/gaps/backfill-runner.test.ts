@@ -66,5 +66,48 @@ for (const kind of pgTargets()) {
       assert.equal(again.rows[0]?.n, '3')
       runner.close()
     })
+
+    it('a minute keeps the cause of the job that queued it first; only new minutes take a later cause', async (t) => {
+      const clock = scaledClock(600, Date.UTC(2024, 0, 1, 12, 0, 30))
+      const sim = await startSimulator({ clock })
+      const tdb = await openTestDb(kind)
+      const rest = createRestClient({ baseUrl: sim.httpBase, clock, maxRetries: 0, timeoutMs: 3_600_000 })
+      t.after(async () => {
+        rest.close()
+        await sim.close()
+        await tdb.cleanup()
+      })
+      const runner = new BackfillRunner({
+        db: tdb.db,
+        rest,
+        clock,
+        market: 'spot',
+        write: async (candles) => {
+          await tdb.db.query(buildCandleUpsert(candles))
+        },
+      })
+      const last = floorMinute(clock.now()) - 30 * MINUTE_MS
+      const from = last - 19 * MINUTE_MS
+      // ETHUSDT keeps the runner busy, so both BTCUSDT jobs are queued before either is worked on.
+      runner.enqueue({ symbol: 'ETHUSDT', from, to: last, cause: 'initial' })
+      runner.enqueue({ symbol: 'BTCUSDT', from, to: last - 5 * MINUTE_MS, cause: 'catch_up' })
+      runner.enqueue({ symbol: 'BTCUSDT', from: last - 8 * MINUTE_MS, to: last, cause: 'sequence_jump' })
+      await runner.idle()
+      const rows = await tdb.db.query<{ gap_start: Date; gap_end: Date; details: { cause: string } }>(
+        "SELECT gap_start, gap_end, details FROM data_quality_logs WHERE symbol = 'BTCUSDT' AND event_type = 'gap_detected' ORDER BY gap_start",
+      )
+      assert.deepEqual(
+        rows.rows.map((r) => [r.gap_start.getTime(), r.gap_end.getTime(), r.details.cause]),
+        [
+          [from, last - 5 * MINUTE_MS, 'catch_up'],
+          [last - 4 * MINUTE_MS, last, 'sequence_jump'],
+        ],
+      )
+      const count = await tdb.db.query<{ n: string }>(
+        "SELECT count(*)::text AS n FROM candles_1m WHERE symbol = 'BTCUSDT'",
+      )
+      assert.equal(count.rows[0]?.n, '20')
+      runner.close()
+    })
   })
 }
