@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
+import { describe, it, type TestContext } from 'node:test'
 import { createRestClient } from '../../src/binance/rest-client.ts'
 import { MINUTE_MS } from '../../src/core/records.ts'
 import { BackfillRunner } from '../../src/gaps/backfill-runner.ts'
@@ -7,31 +7,37 @@ import { floorMinute } from '../../src/gaps/minute-ranges.ts'
 import { scaledClock } from '../../src/simulator/scaled-clock.ts'
 import { startSimulator } from '../../src/simulator/server.ts'
 import { buildCandleUpsert } from '../../src/store/candle-sql.ts'
-import { openTestDb, pgTargets } from '../helpers/db.ts'
+import { type DbKind, openTestDb, pgTargets } from '../helpers/db.ts'
+
+/** A runner over a simulator whose clock runs 600× fast, and a fresh database. */
+async function runnerRig(kind: DbKind, t: TestContext) {
+  const clock = scaledClock(600, Date.UTC(2024, 0, 1, 12, 0, 30))
+  const sim = await startSimulator({ clock })
+  const tdb = await openTestDb(kind)
+  // Time runs 600× fast here: give requests a timeout that means something in real time.
+  const rest = createRestClient({ baseUrl: sim.httpBase, clock, maxRetries: 0, timeoutMs: 3_600_000 })
+  t.after(async () => {
+    rest.close()
+    await sim.close()
+    await tdb.cleanup()
+  })
+  const runner = new BackfillRunner({
+    db: tdb.db,
+    rest,
+    clock,
+    market: 'spot',
+    write: async (candles) => {
+      await tdb.db.query(buildCandleUpsert(candles))
+    },
+    random: () => 0.5,
+  })
+  return { clock, sim, tdb, runner }
+}
 
 for (const kind of pgTargets()) {
   describe(`BackfillRunner on ${kind}`, () => {
     it('a failing REST step is retried; its gap is recorded once; unfillable minutes are recorded once and not fetched again', async (t) => {
-      const clock = scaledClock(600, Date.UTC(2024, 0, 1, 12, 0, 30))
-      const sim = await startSimulator({ clock })
-      const tdb = await openTestDb(kind)
-      // Time runs 600× fast here: give requests a timeout that means something in real time.
-      const rest = createRestClient({ baseUrl: sim.httpBase, clock, maxRetries: 0, timeoutMs: 3_600_000 })
-      t.after(async () => {
-        rest.close()
-        await sim.close()
-        await tdb.cleanup()
-      })
-      const runner = new BackfillRunner({
-        db: tdb.db,
-        rest,
-        clock,
-        market: 'spot',
-        write: async (candles) => {
-          await tdb.db.query(buildCandleUpsert(candles))
-        },
-        random: () => 0.5,
-      })
+      const { clock, sim, tdb, runner } = await runnerRig(kind, t)
       const failures: unknown[] = []
       runner.on('job_failed', (e) => failures.push(e.error))
       const last = floorMinute(clock.now()) - 30 * MINUTE_MS
@@ -68,24 +74,7 @@ for (const kind of pgTargets()) {
     })
 
     it('a minute keeps the cause of the job that queued it first; only new minutes take a later cause', async (t) => {
-      const clock = scaledClock(600, Date.UTC(2024, 0, 1, 12, 0, 30))
-      const sim = await startSimulator({ clock })
-      const tdb = await openTestDb(kind)
-      const rest = createRestClient({ baseUrl: sim.httpBase, clock, maxRetries: 0, timeoutMs: 3_600_000 })
-      t.after(async () => {
-        rest.close()
-        await sim.close()
-        await tdb.cleanup()
-      })
-      const runner = new BackfillRunner({
-        db: tdb.db,
-        rest,
-        clock,
-        market: 'spot',
-        write: async (candles) => {
-          await tdb.db.query(buildCandleUpsert(candles))
-        },
-      })
+      const { clock, tdb, runner } = await runnerRig(kind, t)
       const last = floorMinute(clock.now()) - 30 * MINUTE_MS
       const from = last - 19 * MINUTE_MS
       // ETHUSDT keeps the runner busy, so both BTCUSDT jobs are queued before either is worked on.
