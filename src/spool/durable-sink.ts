@@ -4,10 +4,11 @@
  *
  * - add() hands candles to the writer. Live data keeps flowing to it while
  *   the spool is non-empty; the spool is never a queue in front of the writer.
- * - Writer 'failed' with a transient cause (the retries ran out) → the batch is
- *   appended to the spool ('spooled'). A non-transient cause (the database
- *   refuses the row itself) is not spooled, where it would fail forever: it is
- *   reported as 'rejected'.
+ * - Writer 'failed' → the batch is appended to the spool ('spooled'): the
+ *   retries ran out, or the database cannot take writes for now (read-only
+ *   after a failover, a revoked privilege). Only a row the database refuses as
+ *   such (isRowRejection: SQLSTATE classes 22/23) is not spooled, where it
+ *   would fail forever: it is reported as 'rejected'.
  * - Spool full or unwritable → the batch is held in memory ('full') and moved
  *   to the spool, or back to the writer, as soon as there is room.
  * - Replay runs at start() and then on a jittered timer (injected clock) while
@@ -26,7 +27,7 @@ import { TypedEmitter } from '../core/typed-emitter.ts'
 import { candleKey } from '../store/candle-sql.ts'
 import type { CandleWriter } from '../store/candle-writer.ts'
 import type { Db } from '../store/db.ts'
-import { isTransientDbError } from '../store/errors.ts'
+import { isRowRejection } from '../store/errors.ts'
 import { buildReplayUpsert } from './replay-upsert.ts'
 import type { ReplayResult, Spool } from './spool.ts'
 
@@ -167,7 +168,7 @@ export class DurableSink extends TypedEmitter<DurableSinkEvents> {
     this.opts.writer.takeFailed() // handled here; do not let the writer's copy grow
     if (this.abandoned) return
     this.settle(candles)
-    if (!isTransientDbError(error)) {
+    if (isRowRejection(error)) {
       this.emit('rejected', { candles, error })
       return
     }
@@ -232,12 +233,12 @@ export class DurableSink extends TypedEmitter<DurableSinkEvents> {
     }
   }
 
-  /** Transient errors stop the replay (the rest stays spooled); rows refused as such are rejected. */
+  /** Rows refused as such are rejected; any other failure stops the replay (the rest stays spooled). */
   private async writeReplay(batch: readonly Candle[]): Promise<void> {
     try {
       await this.opts.db.query(buildReplayUpsert(batch))
     } catch (error) {
-      if (isTransientDbError(error)) throw error
+      if (!isRowRejection(error)) throw error
       if (batch.length === 1) {
         this.emit('rejected', { candles: batch, error })
         return

@@ -1,10 +1,13 @@
 /**
  * The write discipline every batch writer shares: one set-based statement per
  * batch; transient errors (by SQLSTATE) retried with jittered exponential
- * backoff; a batch the database refuses as such is halved until the refused
- * rows stand alone, so the good rows are still written.
+ * backoff; a batch the database refuses as such (isRowRejection) is halved
+ * until the refused rows stand alone, so the good rows are still written. Any
+ * other failure (read-only after a failover, a missing privilege or table) is
+ * about the database, not the rows: the whole batch fails at once, for the
+ * caller to keep (spool, retry later) rather than reject.
  */
-import { isTransientDbError } from './errors.ts'
+import { isRowRejection, isTransientDbError } from './errors.ts'
 
 /** Jittered exponential backoff: base·2^(attempt−1), capped, times a factor in [0.5, 1). */
 export function backoffMs(
@@ -37,12 +40,16 @@ export async function writeWithRetries<T>(initial: readonly T[], w: RetryingWrit
       w.written(batch, attempt, changed)
       return
     } catch (error) {
-      if (!isTransientDbError(error)) {
+      if (isRowRejection(error)) {
         if (batch.length > 1) {
           const mid = Math.ceil(batch.length / 2)
           await writeWithRetries(batch.slice(0, mid), w)
           await writeWithRetries(batch.slice(mid), w)
         } else w.failed(batch, error)
+        return
+      }
+      if (!isTransientDbError(error)) {
+        w.failed(batch, error)
         return
       }
       if (attempt > w.maxRetries) {

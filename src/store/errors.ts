@@ -72,6 +72,7 @@ const PG_CODELESS_TRANSIENT_MESSAGES = [
   'Connection terminated',
   'timeout exceeded when trying to connect',
   'Client has encountered a connection error and is not queryable',
+  'Query read timeout', // our client-side query_timeout: the server hangs or the network holds the bytes
 ]
 
 function codeOf(err: object): string | undefined {
@@ -84,6 +85,20 @@ export function isTransientDbError(err: unknown): boolean {
     err,
     (sqlstate) => TRANSIENT_SQLSTATES.has(sqlstate) || TRANSIENT_SQLSTATE_CLASSES.has(sqlstate.slice(0, 2)),
   )
+}
+
+/**
+ * SQLSTATE classes that mean "these rows, as such": data exceptions (22: a value
+ * out of range, a bad timestamp) and integrity violations (23: a CHECK such as
+ * high >= low). Retrying the same rows can never succeed, so they are isolated
+ * and rejected. Every other failure (a read-only replica after failover, a
+ * revoked privilege, a dropped table, the server away) is about the database,
+ * not the rows: the rows are kept (spooled, retried later), never rejected.
+ */
+const ROW_SQLSTATE_CLASSES = new Set(['22', '23'])
+
+export function isRowRejection(err: unknown): boolean {
+  return classify(err, (sqlstate) => ROW_SQLSTATE_CLASSES.has(sqlstate.slice(0, 2)), 0, false)
 }
 
 /** SQLSTATEs that mean the server is not (yet) accepting sessions. */
@@ -101,23 +116,23 @@ export function isConnectionFailure(err: unknown): boolean {
 
 /**
  * Walks an error and its causes: a SQLSTATE decides by `sqlstate`; Node's
- * network codes and pg's code-less connection messages always count; a
+ * network codes and pg's code-less connection messages count as `network`; a
  * StoreError (DB_CONNECT_FAILED, MIGRATION_FAILED…) counts as its cause does.
  */
-function classify(err: unknown, sqlstate: (code: string) => boolean, depth = 0): boolean {
+function classify(err: unknown, sqlstate: (code: string) => boolean, depth = 0, network = true): boolean {
   if (typeof err !== 'object' || err === null || depth > 5) return false
-  if (err instanceof AggregateError) return err.errors.some((e) => classify(e, sqlstate, depth + 1))
+  if (err instanceof AggregateError) return err.errors.some((e) => classify(e, sqlstate, depth + 1, network))
   const code = codeOf(err)
   if (code !== undefined) {
     // SQLSTATEs are five characters; no class starts with 'E', unlike Node's EPIPE & co.
     if (/^[0-9A-Z]{5}$/.test(code) && !code.startsWith('E')) return sqlstate(code)
-    if (TRANSIENT_NODE_CODES.has(code)) return true
-    if (err instanceof StoreError) return classify(err.cause, sqlstate, depth + 1)
+    if (TRANSIENT_NODE_CODES.has(code)) return network
+    if (err instanceof StoreError) return classify(err.cause, sqlstate, depth + 1, network)
     return false
   }
   const message = (err as { message?: unknown }).message
   if (typeof message === 'string' && PG_CODELESS_TRANSIENT_MESSAGES.some((m) => message.startsWith(m))) {
-    return true
+    return network
   }
-  return classify((err as { cause?: unknown }).cause, sqlstate, depth + 1)
+  return classify((err as { cause?: unknown }).cause, sqlstate, depth + 1, network)
 }

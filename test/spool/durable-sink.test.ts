@@ -186,6 +186,34 @@ for (const kind of pgTargets()) {
       }
     })
 
+    test('a database that refuses every write (table gone) keeps the candles spooled until it is back', async () => {
+      const o = await openOutage(kind)
+      const tmp = tempDir()
+      try {
+        const { spool, sink, seen } = rig(o.db, tmp.dir)
+        sink.start()
+        // A failure about the database, not the rows (42P01 undefined_table): nothing may be rejected.
+        await o.direct.exec('ALTER TABLE candles_1m RENAME TO candles_1m_away')
+        const cs = Array.from({ length: 6 }, (_, m) => byMinute(m)).flat()
+        for (const c of cs) sink.add(c)
+        await until('all spooled', () => spool.candles === cs.length)
+        assert.deepEqual(seen.rejected, [])
+        assert.equal(seen.spooled[0]?.reason, 'write_failed')
+        assert.equal((seen.spooled[0]?.error as { code?: string } | undefined)?.code, '42P01')
+        await until('a replay tried and stopped', () => seen.replay_failed.length > 0)
+        assert.equal(spool.candles, cs.length, 'a failed replay keeps every candle')
+        await o.direct.exec('ALTER TABLE candles_1m_away RENAME TO candles_1m')
+        await until('replayed', () => spool.records === 0)
+        await sink.close()
+        assert.deepEqual((await o.direct.query(ROW_SQL)).rows, sorted(cs))
+        assert.deepEqual(seen.rejected, [])
+        spool.close()
+      } finally {
+        await o.cleanup()
+        tmp.cleanup()
+      }
+    })
+
     test('shutdown with the database down spools everything; the next start replays it', async () => {
       const o = await openOutage(kind)
       const tmp = tempDir()

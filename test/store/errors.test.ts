@@ -2,7 +2,13 @@ import assert from 'node:assert/strict'
 import { createServer } from 'node:net'
 import { test } from 'node:test'
 import { openDb } from '../../src/store/db.ts'
-import { isConnectionFailure, isStoreError, isTransientDbError, StoreError } from '../../src/store/errors.ts'
+import {
+  isConnectionFailure,
+  isRowRejection,
+  isStoreError,
+  isTransientDbError,
+  StoreError,
+} from '../../src/store/errors.ts'
 
 const withCode = (code: string, message = 'x') => Object.assign(new Error(message), { code })
 
@@ -49,6 +55,20 @@ test("pg's code-less connection errors and wrapped causes are transient", () => 
   assert.equal(isTransientDbError(new AggregateError([new Error('a'), withCode('ECONNREFUSED')])), true)
   assert.ok(isStoreError(wrapped, 'DB_CONNECT_FAILED'))
   assert.equal(wrapped.name, 'StoreError')
+})
+
+test('only data and integrity errors (classes 22, 23) reject the rows themselves', () => {
+  for (const code of ['22003', '22007', '23514', '23505', '22P02']) {
+    assert.equal(isRowRejection(withCode(code)), true, code)
+  }
+  // About the database, not the rows: read-only replica, privilege, missing table, server away.
+  for (const code of ['25006', '42501', '42P01', '42883', '3D000', '08006', '57P01', '53100']) {
+    assert.equal(isRowRejection(withCode(code)), false, code)
+  }
+  assert.equal(isRowRejection(new Error('Connection terminated unexpectedly')), false)
+  assert.equal(isRowRejection(withCode('ECONNREFUSED')), false)
+  assert.equal(isRowRejection(new StoreError('DB_CONNECT_FAILED', 'x', { cause: withCode('23514') })), true)
+  assert.equal(isTransientDbError(new Error('Query read timeout')), true)
 })
 
 test('at start only an unreachable or not-yet-accepting server is waited for', () => {
