@@ -24,7 +24,7 @@ import { checkSymbols } from './binance/symbol-check.ts'
 import { CandleAssembler } from './candles/candle-assembler.ts'
 import type { Config } from './config/config.ts'
 import { ConfigError, describeDatabase } from './config/config.ts'
-import type { Clock } from './core/clock.ts'
+import { type Clock, within } from './core/clock.ts'
 import type { Candle, StreamEvent } from './core/records.ts'
 import { createFeatureEngine, type FeatureEngine } from './features/feature-engine.ts'
 import { createGapService, type GapService } from './gaps/gap-service.ts'
@@ -72,6 +72,12 @@ export interface App {
 }
 
 const DB_PING_INTERVAL_MS = 5_000
+/**
+ * A real PostgreSQL that does not answer a ping within this long counts as
+ * down (a hung server or a network that holds the bytes raises no error).
+ * The store's own client-side query timeout then ends the stuck queries.
+ */
+const DB_PING_TIMEOUT_MS = 10_000
 const SYMBOL_RECHECK_MS = 5 * 60_000
 /** Backfill writes go through their own writer, in large set-based batches. */
 const BACKFILL_BATCH = 1_000
@@ -131,6 +137,8 @@ export function createApp(deps: AppDeps): App {
   let candlesProcessed = 0
   let lastCandle: number | null = null
   let count: { value: number | null; at: number } = { value: null, at: 0 }
+  let counting: Promise<void> | null = null
+  let pinging: Promise<void> | null = null
   let pingTimer: { cancel(): void } | null = null
   let stopping: Promise<boolean> | null = null
   let startCancelled = false
@@ -267,7 +275,25 @@ export function createApp(deps: AppDeps): App {
   async function pingDb(): Promise<void> {
     if (db === null) return
     try {
-      await db.ping()
+      // PGlite runs in this process: it cannot hang apart from it, and never needs a deadline.
+      // A ping still unanswered from the last round is waited for again rather than doubled.
+      pinging ??= db.ping().finally(() => {
+        pinging = null
+      })
+      const ping = pinging
+      let answered = true
+      if (db.kind === 'pglite') await ping
+      else answered = (await within(clock, ping, DB_PING_TIMEOUT_MS)).inTime
+      if (!answered) {
+        if (dbConnected) {
+          logger.error(
+            { code: 'DB_UNREACHABLE', timeout_ms: DB_PING_TIMEOUT_MS },
+            'database unreachable: no answer to a ping',
+          )
+        }
+        dbConnected = false
+        return
+      }
       if (!dbConnected) logger.info({ database: describeDatabase(config.database) }, 'database reachable')
       dbConnected = true
       await flushPendingQuality()
@@ -285,15 +311,28 @@ export function createApp(deps: AppDeps): App {
     }, DB_PING_INTERVAL_MS)
   }
 
+  /**
+   * The row count, refreshed at most every COUNT_CACHE_MS. A count that takes
+   * longer than the ping deadline (a huge table, a hung server) does not hold
+   * the request: the last value is answered, the count lands when it is done.
+   */
   async function candlesInDb(): Promise<number | null> {
     const now = clock.now()
-    if (db !== null && dbConnected && now - count.at > COUNT_CACHE_MS) {
-      try {
-        count = { value: await countCandles(db), at: now }
-      } catch {
-        count = { value: count.value, at: now }
-      }
+    if (db !== null && dbConnected && counting === null && now - count.at > COUNT_CACHE_MS) {
+      const from = db
+      counting = countCandles(from)
+        .then((value) => {
+          count = { value, at: clock.now() }
+        })
+        .catch(() => {
+          count = { value: count.value, at: clock.now() }
+        })
+        .finally(() => {
+          counting = null
+        })
     }
+    if (counting !== null && db?.kind !== 'pglite') await within(clock, counting, DB_PING_TIMEOUT_MS)
+    else if (counting !== null) await counting
     return count.value
   }
 
@@ -314,6 +353,7 @@ export function createApp(deps: AppDeps): App {
       bufferSize: sink?.bufferSize ?? 0,
       dbPoolSize: db?.poolSize() ?? 0,
       spoolBytes: spool?.bytes ?? 0,
+      spoolHeldCandles: sink?.heldCandles ?? 0,
       featuresWarmedUp: features?.warmedUp() ?? false,
       gapCheckLast: gaps?.gapCheckLast() ?? null,
       symbols: [...perSymbol].map(([symbol, s]) => ({

@@ -25,6 +25,8 @@ export interface HealthSnapshot {
   readonly bufferSize: number
   readonly dbPoolSize: number
   readonly spoolBytes: number
+  /** Candles held in memory because the spool is full (SPOOL_MAX_BYTES) or unwritable. */
+  readonly spoolHeldCandles: number
   readonly featuresWarmedUp: boolean
   readonly gapCheckLast: number | null
   readonly symbols: readonly SymbolSnapshot[]
@@ -65,6 +67,9 @@ export function healthStatus(
   if (down.length > 0) return { status: 'unhealthy', reasons: down }
   const degraded: string[] = []
   if (s.spoolBytes > 0) degraded.push(`spool holds ${s.spoolBytes} bytes`)
+  if (s.spoolHeldCandles > 0) {
+    degraded.push(`spool full: ${s.spoolHeldCandles} candles held in memory only (lost if the process dies)`)
+  }
   if (s.memoryMb > limits.memoryMbDegraded) degraded.push(`memory ${s.memoryMb} MB`)
   if (s.errors24h > limits.errors24hDegraded) degraded.push(`${s.errors24h} errors in 24 h`)
   const stale = s.symbols.filter(
@@ -96,6 +101,8 @@ export function healthBody(s: HealthSnapshot, limits: HealthLimits = DEFAULT_HEA
       features_warmed_up: s.featuresWarmedUp,
       gap_check_last: iso(s.gapCheckLast),
       spool_bytes: s.spoolBytes,
+      spool_full: s.spoolHeldCandles > 0,
+      spool_held_candles: s.spoolHeldCandles,
       stream_connections: s.streamConnections.total,
       stream_connections_up: s.streamConnections.connected,
     },

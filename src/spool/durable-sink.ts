@@ -21,7 +21,7 @@
  *   timeout, what is still unconfirmed when it expires is spooled as is (a batch
  *   that lands in both places is harmless: replay is idempotent).
  */
-import type { Clock, TimerHandle } from '../core/clock.ts'
+import { type Clock, type TimerHandle, within } from '../core/clock.ts'
 import type { Candle } from '../core/records.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import { candleKey } from '../store/candle-sql.ts'
@@ -66,6 +66,8 @@ export interface SinkCloseResult {
 }
 
 const MAX_BACKOFF_FACTOR = 8
+/** Candles per spool record: large batches are split so a nearly full spool still takes part of them. */
+const SPOOL_RECORD_CANDLES = 1_000
 
 export class DurableSink extends TypedEmitter<DurableSinkEvents> {
   private readonly opts: DurableSinkOptions
@@ -153,15 +155,7 @@ export class DurableSink extends TypedEmitter<DurableSinkEvents> {
       await work
       return false
     }
-    let timer: TimerHandle | null = null
-    const expired = new Promise<true>((resolve) => {
-      timer = this.opts.clock.setTimeout(() => resolve(true), ms)
-    })
-    try {
-      return await Promise.race([work.then(() => false), expired])
-    } finally {
-      ;(timer as TimerHandle | null)?.cancel()
-    }
+    return !(await within(this.opts.clock, work, ms)).inTime
   }
 
   private onFailed(candles: readonly Candle[], error: unknown): void {
@@ -183,26 +177,42 @@ export class DurableSink extends TypedEmitter<DurableSinkEvents> {
     }
   }
 
+  /**
+   * Appends in records of at most SPOOL_RECORD_CANDLES, so that what is held can
+   * move into whatever room the spool has; the first record that does not fit
+   * and everything after it are held in memory.
+   */
   private toSpool(candles: readonly Candle[], reason: SpoolReason, error: unknown): void {
     if (candles.length === 0) return
     const { spool } = this.opts
-    try {
-      spool.append(candles)
-    } catch (err) {
-      for (const c of candles) this.held.push(c)
-      this.emit('full', { candles: candles.length, held: this.held.length, error: err })
-      this.schedule()
-      return
+    let written = 0
+    for (let i = 0; i < candles.length; i += SPOOL_RECORD_CANDLES) {
+      const record = candles.slice(i, i + SPOOL_RECORD_CANDLES)
+      try {
+        spool.append(record)
+      } catch (err) {
+        for (const c of candles.slice(i)) this.held.push(c)
+        this.emit('full', { candles: candles.length - i, held: this.held.length, error: err })
+        break
+      }
+      written += record.length
     }
-    this.spooledCount += candles.length
-    this.emit('spooled', {
-      candles: candles.length,
-      bytes: spool.bytes,
-      records: spool.records,
-      reason,
-      error,
-    })
+    if (written > 0) {
+      this.spooledCount += written
+      this.emit('spooled', {
+        candles: written,
+        bytes: spool.bytes,
+        records: spool.records,
+        reason,
+        error,
+      })
+    }
     this.schedule()
+  }
+
+  private rewriteHeld(): void {
+    if (this.closing) return
+    for (const c of this.takeHeld()) this.add(c)
   }
 
   private takeHeld(): Candle[] {
@@ -212,10 +222,16 @@ export class DurableSink extends TypedEmitter<DurableSinkEvents> {
   }
 
   private async tick(): Promise<void> {
-    if (this.held.length > 0) this.toSpool(this.takeHeld(), 'held', null)
     const { spool } = this.opts
-    if (spool.records === 0) return
+    if (spool.records === 0) {
+      this.rewriteHeld()
+      return
+    }
     const r: ReplayResult = await spool.replay((batch) => this.writeReplay(batch))
+    // The database took the whole spool: what is held goes back to the writer (which spools
+    // what it still cannot write). Otherwise it moves into whatever room the replay made.
+    if (spool.records === 0) this.rewriteHeld()
+    else if (this.held.length > 0) this.toSpool(this.takeHeld(), 'held', null)
     if (r.done || r.error === null) {
       this.failures = 0
       if (r.records > 0)

@@ -52,8 +52,14 @@ export interface PostgresDbOptions {
   poolMin: number
   poolMax: number
   idleTimeoutMs: number
-  /** Per statement; default 30 000. */
+  /** Per statement, enforced by the server; default 30 000. */
   statementTimeoutMs?: number
+  /**
+   * Per query, enforced here: a server that hangs or a network that holds the
+   * bytes (no error, no answer) fails the query as transient instead of
+   * blocking the writer forever. Default: statement timeout + 5 000.
+   */
+  queryTimeoutMs?: number
   /** To get a connection; default 5 000. */
   connectionTimeoutMs?: number
   /** Errors of idle pooled connections (the pool replaces them); never thrown. */

@@ -22,6 +22,7 @@ interface Target {
 export async function openPostgresDb(opts: PostgresDbOptions): Promise<Db> {
   const target = resolveTarget(opts)
   const ssl = await chooseSsl(target)
+  const statementTimeoutMs = opts.statementTimeoutMs ?? 30_000
   const pool = new pg.Pool({
     ...target.config,
     ssl,
@@ -29,7 +30,8 @@ export async function openPostgresDb(opts: PostgresDbOptions): Promise<Db> {
     max: Math.max(1, opts.poolMax),
     idleTimeoutMillis: opts.idleTimeoutMs,
     connectionTimeoutMillis: opts.connectionTimeoutMs ?? 5_000,
-    statement_timeout: opts.statementTimeoutMs ?? 30_000,
+    statement_timeout: statementTimeoutMs,
+    query_timeout: opts.queryTimeoutMs ?? statementTimeoutMs + 5_000,
     application_name: 'data-feeder',
     keepAlive: true,
   })
@@ -84,6 +86,8 @@ class PostgresDb implements Db {
       return result
     } catch (err) {
       try {
+        // After a client-side timeout the connection still waits for the lost answer: drop it.
+        if (isReadTimeout(err)) throw err
         await client.query('ROLLBACK')
       } catch (rollbackErr) {
         // The connection is gone; make the pool discard it rather than reuse it.
@@ -119,6 +123,15 @@ async function runQuery<R>(
   const r = await target.query(config)
   return { rows: r.rows as R[], rowCount: r.rowCount }
 }
+
+function isReadTimeout(err: unknown): boolean {
+  return (
+    err instanceof Error && (err as { code?: unknown }).code === undefined && err.message === QUERY_TIMEOUT
+  )
+}
+
+/** pg's code-less error when query_timeout expires. */
+const QUERY_TIMEOUT = 'Query read timeout'
 
 function resolveTarget(opts: PostgresDbOptions): Target {
   const config: pg.PoolConfig = {}
@@ -216,7 +229,9 @@ function redact(err: unknown, target: Target): unknown {
     const network =
       (typeof code === 'string' && /^E[A-Z_]+$/.test(code)) ||
       (code === undefined &&
-        /^(Connection terminated|timeout exceeded when trying to connect)/.test(err.message))
+        /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout)/.test(
+          err.message,
+        ))
     if (network) {
       return new StoreError(
         'DB_CONNECT_FAILED',

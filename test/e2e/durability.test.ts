@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, it } from 'node:test'
+import { describe, it, type TestContext } from 'node:test'
 import { systemClock } from '../../src/core/clock.ts'
 import { MINUTE_MS } from '../../src/core/records.ts'
 import { floorMinute } from '../../src/gaps/minute-ranges.ts'
@@ -35,31 +35,42 @@ async function rows(db: Db, symbol: string) {
 }
 
 async function health(port: number | null) {
-  return (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as Record<string, unknown> & {
+  const r = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(10_000) })
+  return (await r.json()) as Record<string, unknown> & {
     details: Record<string, unknown>
   }
 }
 
+/** The app streaming into a real PostgreSQL reached through a TCP proxy the test controls. */
+async function streamingBehindProxy(t: TestContext, env: Record<string, string>) {
+  const rig = await liveRig('postgres')
+  const url = new URL(rig.target.env.DATABASE_URL as string)
+  const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) })
+  t.after(async () => {
+    proxy.resume()
+    proxy.restore()
+    await rig.close()
+    await proxy.close()
+  })
+  const { app, lines } = await rig.startApp({
+    DATABASE_URL: proxy.url(url.toString()),
+    INITIAL_BACKFILL_MINUTES: '2',
+    ...env,
+  })
+  const direct = await rig.target.open()
+  t.after(() => direct.close())
+  await until('live candles', async () => (await rows(direct, 'BTCUSDT')).length >= 4)
+  const first = (await rows(direct, 'BTCUSDT'))[0]?.t as number
+  return { rig, proxy, app, lines, direct, first }
+}
+
 describe('durability', { skip: PG }, () => {
   it('a database outage longer than every retry: spooled, reported, replayed; every minute there once', async (t) => {
-    const rig = await liveRig('postgres')
-    const url = new URL(rig.target.env.DATABASE_URL as string)
-    const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) })
-    t.after(async () => {
-      await rig.close()
-      await proxy.close()
-    })
-    const { app, lines } = await rig.startApp({
-      DATABASE_URL: proxy.url(url.toString()),
+    const { rig, proxy, app, lines, direct, first } = await streamingBehindProxy(t, {
       TRADING_SYMBOLS: 'btcusdt,ethusdt',
-      INITIAL_BACKFILL_MINUTES: '2',
       DB_MAX_RETRIES: '1',
     })
     const base = `http://127.0.0.1:${app.httpPort}`
-    const direct = await rig.target.open()
-    t.after(() => direct.close())
-    await until('live candles', async () => (await rows(direct, 'BTCUSDT')).length >= 4)
-    const first = (await rows(direct, 'BTCUSDT'))[0]?.t as number
 
     proxy.cut()
     await until(
@@ -102,6 +113,34 @@ describe('durability', { skip: PG }, () => {
     })
     assert.ok(lines.some((l) => l.code === 'DB_WRITE_FAILED'))
     assert.equal((await health(app.httpPort)).database_connected, true)
+  })
+
+  it('a database that hangs (no error, no answer) is reported down at once and loses nothing', async (t) => {
+    const { rig, proxy, app, lines, direct, first } = await streamingBehindProxy(t, {
+      TRADING_SYMBOLS: 'btcusdt',
+    })
+    const base = `http://127.0.0.1:${app.httpPort}`
+
+    proxy.pause()
+    const pausedAt = rig.clock.now()
+    // /health itself must keep answering: its row count may not wait on the hung server.
+    await until('reported down', async () => (await health(app.httpPort)).database_connected === false)
+    assert.ok(rig.clock.now() - pausedAt < 60_000, 'detected within a minute of the hang')
+    assert.equal((await health(app.httpPort)).status, 'unhealthy')
+    assert.equal((await fetch(`${base}/ready`)).status, 503)
+    assert.match(await (await fetch(`${base}/metrics`)).text(), /^feeder_db_up 0$/m)
+    assert.ok(lines.some((l) => l.code === 'DB_UNREACHABLE'))
+    const hungUntil = floorMinute(rig.clock.now()) + 3 * MINUTE_MS
+    await until('three minutes pass with the server hung', () => rig.clock.now() > hungUntil)
+
+    proxy.resume()
+    await until('reported up again', async () => (await health(app.httpPort)).database_connected === true)
+    const last = floorMinute(rig.clock.now()) - 2 * MINUTE_MS
+    await until('complete', async () => (await missingMinutes(direct, 'BTCUSDT', first, last)) === 0, 30_000)
+    for (const r of await rows(direct, 'BTCUSDT')) {
+      assert.equal(r.n, 1)
+      assert.equal(r.close, simulatedKline('BTCUSDT', r.t).close)
+    }
   })
 
   it('the database server itself stops and restarts under live streaming: nothing lost, nothing doubled', {

@@ -19,6 +19,7 @@ function snap(o: Partial<HealthSnapshot> = {}): HealthSnapshot {
     bufferSize: 0,
     dbPoolSize: 2,
     spoolBytes: 0,
+    spoolHeldCandles: 0,
     featuresWarmedUp: true,
     gapCheckLast: null,
     symbols: [{ symbol: 'BTCUSDT', lastCandleOpenTime: NOW - 90_000, candlesProcessed: 3 }],
@@ -39,6 +40,12 @@ describe('health rules', () => {
 
   it('degraded on a non-empty spool, memory, error rate or stale data', () => {
     assert.equal(healthStatus(snap({ spoolBytes: 10 })).status, 'degraded')
+    const full = healthBody(snap({ spoolBytes: 10, spoolHeldCandles: 7 }))
+    assert.equal(full.status, 'degraded')
+    assert.equal(full.details.spool_full, true)
+    assert.equal(full.details.spool_held_candles, 7)
+    assert.ok(full.reasons.some((r) => r.startsWith('spool full: 7 candles')))
+    assert.equal(healthBody(snap({})).details.spool_full, false)
     assert.equal(healthStatus(snap({ memoryMb: 5000 })).status, 'degraded')
     assert.equal(healthStatus(snap({ errors24h: 1000 })).status, 'degraded')
     const stale = NOW - 10 * 60_000

@@ -3,6 +3,7 @@
  * the TCP proxy) when TEST_DATABASE_URL is set.
  */
 import assert from 'node:assert/strict'
+import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { systemClock } from '../../src/core/clock.ts'
 import type { Candle } from '../../src/core/records.ts'
@@ -19,7 +20,11 @@ import { tempDir } from './spool-helpers.ts'
 
 type Seen = { [K in keyof DurableSinkEvents]: DurableSinkEvents[K][] }
 
-function rig(db: Db, dir: string): { writer: CandleWriter; spool: Spool; sink: DurableSink; seen: Seen } {
+function rig(
+  db: Db,
+  dir: string,
+  maxBytes = 64 * 1024 * 1024,
+): { writer: CandleWriter; spool: Spool; sink: DurableSink; seen: Seen } {
   const writer = createCandleWriter({
     db,
     clock: systemClock,
@@ -29,7 +34,7 @@ function rig(db: Db, dir: string): { writer: CandleWriter; spool: Spool; sink: D
     retryBaseMs: 5,
     retryMaxMs: 20,
   })
-  const spool = openSpool({ dir, maxBytes: 64 * 1024 * 1024, clock: systemClock })
+  const spool = openSpool({ dir, maxBytes, clock: systemClock })
   const sink = createDurableSink({ writer, spool, db, clock: systemClock, replayIntervalMs: 30 })
   const seen: Seen = { spooled: [], replayed: [], replay_failed: [], rejected: [], full: [] }
   for (const k of Object.keys(seen) as Array<keyof Seen>) {
@@ -207,6 +212,40 @@ for (const kind of pgTargets()) {
         await sink.close()
         assert.deepEqual((await o.direct.query(ROW_SQL)).rows, sorted(cs))
         assert.deepEqual(seen.rejected, [])
+        spool.close()
+      } finally {
+        await o.cleanup()
+        tmp.cleanup()
+      }
+    })
+
+    test('a full spool holds the newest candles in memory, then spools and replays them all', async () => {
+      const o = await openOutage(kind)
+      const tmp = tempDir()
+      try {
+        const probe = rig(o.db, join(tmp.dir, 'probe'))
+        probe.spool.append(byMinute(0))
+        const perBatch = probe.spool.bytes
+        probe.spool.close()
+        // Room for about three batches of four candles.
+        const { spool, sink, seen } = rig(o.db, tmp.dir, Math.floor(perBatch * 3.5))
+        sink.start()
+        o.down()
+        const cs: Candle[] = []
+        for (let m = 0; m < 12; m++) {
+          const batch = byMinute(m)
+          cs.push(...batch)
+          for (const c of batch) sink.add(c)
+          await until(`minute ${m} spooled or held`, () => spool.candles + sink.heldCandles === cs.length)
+        }
+        assert.ok(seen.full.length > 0, 'the spool reported it was full')
+        assert.ok(sink.heldCandles > 0, 'the newest candles are held in memory')
+        assert.ok(spool.bytes <= Math.floor(perBatch * 3.5), 'the bound holds')
+        assert.equal(sink.bufferSize >= sink.heldCandles, true)
+        o.up()
+        await until('everything replayed', () => spool.records === 0 && sink.heldCandles === 0, 30_000)
+        await sink.close()
+        assert.deepEqual((await o.direct.query(ROW_SQL)).rows, sorted(cs))
         spool.close()
       } finally {
         await o.cleanup()
