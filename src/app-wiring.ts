@@ -180,8 +180,16 @@ export function wireFeatures(f: FeatureEngine, ctx: WiringContext): void {
   f.on('failed', (e) => {
     ctx.noteError()
     logger.error(
-      { code: 'FEATURE_WRITE_FAILED', rows: e.rows.length, repair: e.repair ?? null, err: e.error },
-      'feature rows could not be written; they are retried at the next update',
+      {
+        code: 'FEATURE_WRITE_FAILED',
+        rows: e.rows.length,
+        repair: e.repair ?? null,
+        final: e.final,
+        err: e.error,
+      },
+      e.final
+        ? 'feature rows could not be written and are given up (see FEATURE_WRITE_FAILED in docs/OPERATIONS.md)'
+        : 'feature rows could not be written; they are kept and tried again',
     )
   })
 }

@@ -2,19 +2,24 @@
  * `data-feeder backfill --symbol S [--from T] [--to T]`: fills every missing
  * closed minute in the range from REST. Only missing minutes are fetched, and
  * each page is committed as it arrives, so a second run (or a run after an
- * interruption) picks up where the last one stopped.
+ * interruption) picks up where the last one stopped. Then the feature_cache
+ * rows whose windows hold the new candles are rewritten (FEATURE_WINDOWS), so
+ * that feature_cache still equals a computation over candles_1m.
  */
 import { dbOptions } from '../app.ts'
 import { createRestClient } from '../binance/rest-client.ts'
 import type { Config } from '../config/config.ts'
 import type { Clock } from '../core/clock.ts'
 import { MINUTE_MS } from '../core/records.ts'
+import { rewriteFeatures } from '../features/feature-rewrite.ts'
 import { BackfillRunner } from '../gaps/backfill-runner.ts'
-import { floorMinute, formatRange } from '../gaps/minute-ranges.ts'
+import { floorMinute, formatRange, type MinuteRange } from '../gaps/minute-ranges.ts'
 import type { Logger } from '../observability/logger.ts'
 import { detectGaps } from '../store/candle-queries.ts'
 import { createCandleWriter } from '../store/candle-writer.ts'
-import { openDb } from '../store/db.ts'
+import { type Db, openDb } from '../store/db.ts'
+import { StoreError } from '../store/errors.ts'
+import { createFeatureWriter } from '../store/feature-writer.ts'
 import { migrate } from '../store/migrate.ts'
 import type { Command } from './args.ts'
 import { createProgress } from './progress.ts'
@@ -69,12 +74,15 @@ export async function runBackfill(
     writer.on('failed', (info) => {
       failed += info.candles.length
     })
+    // Minutes handed to the candle writer: their features, and those of the minutes after, are stale.
+    const changed: MinuteRange[] = []
     const runner = new BackfillRunner({
       db,
       rest,
       clock,
       market: 'spot',
       write: async (candles) => {
+        if (candles.length > 0) changed.push(spanOf(candles))
         const before = failed
         for (const c of candles) writer.add(c)
         await writer.flush()
@@ -98,6 +106,13 @@ export async function runBackfill(
     runner.close()
     await writer.close()
     progress.done()
+    try {
+      await rewriteFeatureRows(db, clock, config, logger, cmd.symbol, changed)
+    } catch (err) {
+      // The backfill's own failure is the one to report; what it committed was still repaired if it could be.
+      if (error === null) throw err
+      logger.warn({ code: 'FEATURE_REWRITE_FAILED', symbol: cmd.symbol, err }, 'features not rewritten')
+    }
     if (error !== null) throw error
     const after = await detectGaps(db, 'spot', cmd.symbol, from, to + MINUTE_MS)
     const left = after.reduce((n, g) => n + g.missing, 0)
@@ -106,5 +121,59 @@ export async function runBackfill(
   } finally {
     rest.close()
     await db.close()
+  }
+}
+
+function spanOf(candles: readonly { openTime: number }[]): MinuteRange {
+  let from = Number.POSITIVE_INFINITY
+  let to = Number.NEGATIVE_INFINITY
+  for (const c of candles) {
+    from = Math.min(from, c.openTime)
+    to = Math.max(to, c.openTime)
+  }
+  return { from, to }
+}
+
+/** Rewrites the feature rows that the candles written in `changed` made stale, chunk by chunk. */
+async function rewriteFeatureRows(
+  db: Db,
+  clock: Clock,
+  config: Config,
+  logger: Logger,
+  symbol: string,
+  changed: readonly MinuteRange[],
+): Promise<void> {
+  if (changed.length === 0) return
+  const writer = createFeatureWriter({ db, clock, intervalMs: 1000, maxRetries: config.dbMaxRetries })
+  let failure: { error: unknown } | null = null
+  writer.on('failed', (e) => {
+    failure ??= { error: e.error }
+  })
+  try {
+    const done = await rewriteFeatures(
+      {
+        db,
+        market: 'spot',
+        symbol,
+        windows: config.featureWindows,
+        write: async (rows) => {
+          writer.add(rows)
+          await writer.flush()
+          // Kept for a later try is not written: a command does not wait for later.
+          if (failure !== null || writer.bufferSize > 0) {
+            throw new StoreError('FEATURE_WRITE_FAILED', 'feature rows could not be written', {
+              cause: failure?.error,
+            })
+          }
+        },
+      },
+      changed,
+    )
+    logger.info(
+      { symbol, spans: done.spans.map(formatRange), rows: done.rows, windows: config.featureWindows },
+      'features rewritten',
+    )
+  } finally {
+    await writer.close()
   }
 }

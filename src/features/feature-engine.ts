@@ -52,7 +52,11 @@ export interface HistorySpan {
   toOpenTime: number
 }
 
-/** A batch that could not be written, or a repair whose candles could not be read (`repair` set, retried later). */
+/**
+ * Rows that could not be written (kept for later, or given up: `final`), or a
+ * repair whose candles could not be read (`repair` set; retried later unless
+ * the engine is closed, then final).
+ */
 export interface FeatureEngineFailure extends FeatureFailure {
   repair?: HistorySpan
 }
@@ -72,7 +76,7 @@ export interface FeatureEngine {
   flush(): Promise<void>
   /** Flushes and stops; idempotent. */
   close(): Promise<void>
-  /** Rows of failed batches since the last call (emitted as 'failed' too). */
+  /** Rows given up since the last call (emitted as 'failed' with `final: true` too). */
   takeFailed(): FeatureRow[]
   on<K extends keyof Events>(event: K, fn: (info: Events[K]) => void): void
 }
@@ -160,7 +164,12 @@ class LiveFeatureEngine extends TypedEmitter<Events> implements FeatureEngine {
 
   onCandle(c: Candle): void {
     if (this.closed) {
-      this.emit('failed', { rows: [], error: new Error('feature engine closed'), repair: span(c) })
+      this.emit('failed', {
+        rows: [],
+        error: new Error('feature engine closed'),
+        final: true,
+        repair: span(c),
+      })
       return
     }
     if (!this.warm) {
@@ -229,7 +238,7 @@ class LiveFeatureEngine extends TypedEmitter<Events> implements FeatureEngine {
       await this.repair(s)
     } catch (error) {
       // Never lost: reported, and tried again an interval later (until close).
-      this.emit('failed', { rows: [], error, repair: s })
+      this.emit('failed', { rows: [], error, final: this.closed, repair: s })
       if (this.closed) return
       const t = this.opts.clock.setTimeout(() => {
         this.timers.delete(t)

@@ -156,9 +156,10 @@ for (const kind of pgTargets()) {
       await w.close()
     })
 
-    test('still failing after maxRetries: emitted as failed and kept, nothing lost', async () => {
+    test('still failing after maxRetries: emitted as failed, not final, and kept for a later try, nothing lost', async () => {
       const clock = new ManualClock()
-      const db = flaky(t.db, refusing, { left: 100 })
+      const failures = { left: 100 }
+      const db = flaky(t.db, refusing, failures)
       const w = createFeatureWriter({
         db,
         clock,
@@ -175,9 +176,13 @@ for (const kind of pgTargets()) {
       clock.advance(10)
       await until(() => seen.failed.length === 1)
       assert.deepEqual(seen.failed[0]?.rows, rows)
-      assert.deepEqual(w.takeFailed(), rows)
-      assert.equal(w.bufferSize, 0)
+      assert.equal(seen.failed[0]?.final, false)
+      assert.deepEqual(w.takeFailed(), [])
+      assert.equal(w.bufferSize, 2)
+      failures.left = 0
       await w.close()
+      assert.equal(w.bufferSize, 0)
+      assert.equal(await count(t.db, 'LOSTUSDT'), 2)
     })
 
     test('a non-transient error is not retried: the bad row is isolated and failed, good ones written', async () => {
@@ -190,11 +195,15 @@ for (const kind of pgTargets()) {
       assert.equal(seen.retry.length, 0)
       assert.equal(seen.failed.length, 1)
       assert.deepEqual(seen.failed[0]?.rows, [bad])
+      assert.equal(seen.failed[0]?.final, true, 'a row rejection is final')
+      assert.deepEqual(w.takeFailed(), [bad])
+      assert.equal(w.bufferSize, 0)
       assert.equal((seen.failed[0]?.error as { code?: string } | undefined)?.code, '23514')
       assert.equal(await count(t.db, 'MIXUSDT'), 3)
       await w.close()
       w.add([row('MIXUSDT', 9)])
       assert.equal(seen.failed.length, 2)
+      assert.equal(seen.failed[1]?.final, true)
     })
   })
 }
