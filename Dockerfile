@@ -18,6 +18,10 @@ COPY src ./src
 RUN node scripts/build.mjs
 
 # ---- runtime ----
+# esbuild and tsx come along as production dependencies but are never loaded here: with no src/
+# beside it, the bin always runs dist/.
+# pino-pretty is a development dependency and not installed here: LOG_FORMAT=pretty writes JSON
+# lines with one LOG_PRETTY_UNAVAILABLE warning; read them pretty with `docker logs … | npx pino-pretty`.
 FROM node:20-slim AS runtime
 ENV NODE_ENV=production \
     DATA_DIR=/data \

@@ -14,6 +14,7 @@ import { CONFIG_VARIABLES, loadConfig } from '../../src/config/config.ts'
 import { createMetrics } from '../../src/observability/metrics.ts'
 import { REPO } from '../helpers/cli.ts'
 import { PROMTOOL, promtool } from './exposition.ts'
+import { promqlMetrics } from './promql.ts'
 
 const read = (p: string) => readFileSync(join(REPO, p), 'utf8')
 type Obj = Record<string, unknown>
@@ -60,36 +61,6 @@ async function allowedMetrics(): Promise<Set<string>> {
   for (const n of DOCUMENTED) add(n, HISTOGRAMS.includes(n) ? 'histogram' : 'other')
   for (const m of await createMetrics().registry.getMetricsAsJSON()) add(m.name, String(m.type))
   return names
-}
-
-const PROMQL_WORDS = new Set([
-  'and',
-  'or',
-  'unless',
-  'bool',
-  'offset',
-  'by',
-  'without',
-  'on',
-  'ignoring',
-  'inf',
-  'nan',
-])
-
-/** Metric names a PromQL expression selects (functions, keywords, labels and variables left out). */
-export function promqlMetrics(expr: string): string[] {
-  let s = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""')
-  s = s.replace(/\{[^}]*\}/g, ' ')
-  s = s.replace(/\[[^\]]*\]/g, ' ')
-  s = s.replace(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ')
-  s = s.replace(/\$\{?\w+\}?/g, ' ')
-  const out: string[] = []
-  for (const m of s.matchAll(/(?<![\w.])([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?/g)) {
-    const name = m[1] as string
-    if (m[2] !== undefined || PROMQL_WORDS.has(name.toLowerCase())) continue
-    out.push(name)
-  }
-  return out
 }
 
 describe('PromQL metric extraction', () => {
