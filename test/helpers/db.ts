@@ -107,7 +107,10 @@ export async function createTestDatabase(): Promise<{
 }> {
   const base = process.env.TEST_DATABASE_URL
   if (!base) throw new Error('TEST_DATABASE_URL is not set')
-  const name = `df_test_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`
+  // Named after the run's own database, so that a run's clean-up drops its databases and no others.
+  const runDb = decodeURIComponent(new URL(base).pathname.slice(1))
+  const prefix = /^[a-z0-9_]{1,30}$/.test(runDb) ? runDb : 'df_test'
+  const name = `${prefix}_t${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`
   await admin(base, `CREATE DATABASE "${name}"`)
   const url = new URL(base)
   url.pathname = `/${name}`
