@@ -62,7 +62,7 @@ export interface GapRange {
   missing: number
 }
 
-/** Missing minutes in [from, to) as ranges, through the SQL function detect_gaps. */
+/** Missing minutes in [from, to) as ranges (SQL missing_minutes: detect_gaps without its cut at the current minute). */
 export async function detectGaps(
   db: Queryable,
   market: string,
@@ -71,7 +71,7 @@ export async function detectGaps(
   to: number,
 ): Promise<GapRange[]> {
   const r = await db.query<{ range_start: Date; range_end: Date; missing: number }>(
-    'SELECT range_start, range_end, missing FROM detect_gaps($1, $2, $3::timestamptz, $4::timestamptz)',
+    'SELECT range_start, range_end, missing FROM missing_minutes($1, $2, $3::timestamptz, $4::timestamptz)',
     [market, symbol.toUpperCase(), new Date(from).toISOString(), new Date(to).toISOString()],
   )
   return r.rows.map((row) => ({

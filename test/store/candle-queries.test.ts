@@ -36,6 +36,27 @@ for (const kind of pgTargets()) {
       assert.deepEqual(await detectGaps(t.db, 'spot', 'GAPUSDT', T0, T0), [])
     })
 
+    test('detect_gaps never counts the minute in progress as missing', async () => {
+      // One transaction: now() stands still, so the minute cannot turn between the steps.
+      await t.db.tx(async (q) => {
+        const r = await q.query<{ m: Date }>(`SELECT date_trunc('minute', now(), 'UTC') AS m`)
+        const current = (r.rows[0] as { m: Date }).m.getTime()
+        const closed = [1, 2, 3, 4, 5].map((k) => candle({ symbol: 'NOWUSDT', openTime: current - k * MIN }))
+        await q.query(buildCandleUpsert(closed))
+        const sql = (fn: string, to: string) =>
+          `SELECT range_start, missing FROM ${fn}('spot', 'NOWUSDT', now() - interval '5 minutes', ${to})`
+        assert.deepEqual((await q.query(sql('detect_gaps', 'now()'))).rows, [])
+        assert.deepEqual((await q.query(sql('detect_gaps', `now() + interval '1 hour'`))).rows, [])
+        // The service's own query leaves the bound to its caller.
+        const raw = await q.query<{ range_start: Date; missing: number }>(sql('missing_minutes', 'now()'))
+        assert.deepEqual(
+          raw.rows.map((x) => [x.range_start.getTime(), x.missing]),
+          [[current, 1]],
+        )
+        await q.exec(`DELETE FROM candles_1m WHERE symbol = 'NOWUSDT'`)
+      })
+    })
+
     test('detect_gaps over 30 days of an empty symbol is one range', async () => {
       const days = 30 * 1440
       const gaps = await detectGaps(t.db, 'spot', 'NONEUSDT', T0, T0 + days * MIN)
