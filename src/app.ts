@@ -546,7 +546,6 @@ export function createApp(deps: AppDeps): App {
         )
       sink = createDurableSink({ writer, spool, db, clock, replayIntervalMs: SPOOL_REPLAY_MS, ...random })
       wireSink(sink, ctx)
-      sink.start()
       features = createFeatureEngine({
         db,
         clock,
@@ -557,6 +556,12 @@ export function createApp(deps: AppDeps): App {
         ...random,
       })
       wireFeatures(features, ctx)
+      // Replayed candles are history the features have not seen (or saw only in memory): repair them.
+      const engine = features
+      sink.on('replayed', (e) => {
+        for (const s of e.spans) void engine.onHistoryChanged(s.symbol, s.fromOpenTime, s.toOpenTime)
+      })
+      sink.start()
       await features.warmUp()
       schedulePing()
       if (config.backfillEnabled) {

@@ -42,13 +42,20 @@ export interface DurableSinkOptions {
   readonly random?: () => number
 }
 
+/** Open times of the candles a replay wrote, per symbol: history that changed under the features. */
+export interface ReplayedSpan {
+  readonly symbol: string
+  readonly fromOpenTime: number
+  readonly toOpenTime: number
+}
+
 export type SpoolReason = 'write_failed' | 'shutdown' | 'held'
 
 export interface DurableSinkEvents {
   /** Candles went to the spool: log as db_write_failed. */
   spooled: { candles: number; bytes: number; records: number; reason: SpoolReason; error: unknown }
   /** Spooled candles reached the database: data_quality_logs spool_replayed. */
-  replayed: { records: number; candles: number; remaining: number }
+  replayed: { records: number; candles: number; remaining: number; spans: readonly ReplayedSpan[] }
   /** A replay attempt stopped at a write failure; the rest stays spooled. */
   replay_failed: { records: number; candles: number; remaining: number; error: unknown }
   /** The database refused these rows as such (not transient): never spooled. */
@@ -227,7 +234,20 @@ export class DurableSink extends TypedEmitter<DurableSinkEvents> {
       this.rewriteHeld()
       return
     }
-    const r: ReplayResult = await spool.replay((batch) => this.writeReplay(batch))
+    const spans = new Map<string, { symbol: string; fromOpenTime: number; toOpenTime: number }>()
+    const r: ReplayResult = await spool.replay(async (batch) => {
+      await this.writeReplay(batch)
+      for (const c of batch) {
+        const s = spans.get(c.symbol)
+        if (s === undefined)
+          spans.set(c.symbol, { symbol: c.symbol, fromOpenTime: c.openTime, toOpenTime: c.openTime })
+        else {
+          s.fromOpenTime = Math.min(s.fromOpenTime, c.openTime)
+          s.toOpenTime = Math.max(s.toOpenTime, c.openTime)
+        }
+      }
+    })
+    const written = [...spans.values()]
     // The database took the whole spool: what is held goes back to the writer (which spools
     // what it still cannot write). Otherwise it moves into whatever room the replay made.
     if (spool.records === 0) this.rewriteHeld()
@@ -235,11 +255,21 @@ export class DurableSink extends TypedEmitter<DurableSinkEvents> {
     if (r.done || r.error === null) {
       this.failures = 0
       if (r.records > 0)
-        this.emit('replayed', { records: r.records, candles: r.candles, remaining: spool.candles })
+        this.emit('replayed', {
+          records: r.records,
+          candles: r.candles,
+          remaining: spool.candles,
+          spans: written,
+        })
     } else {
       this.failures++
       if (r.records > 0)
-        this.emit('replayed', { records: r.records, candles: r.candles, remaining: spool.candles })
+        this.emit('replayed', {
+          records: r.records,
+          candles: r.candles,
+          remaining: spool.candles,
+          spans: written,
+        })
       this.emit('replay_failed', {
         records: r.records,
         candles: r.candles,

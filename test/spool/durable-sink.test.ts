@@ -271,6 +271,16 @@ for (const kind of pgTargets()) {
         second.sink.start()
         await until('the spool replayed at start', async () => (await countCandles(o.direct)) === cs.length)
         assert.deepEqual((await o.direct.query(ROW_SQL)).rows, sorted(cs))
+        // What changed under the features, per symbol, for the app to repair.
+        const spans = second.seen.replayed.flatMap((e) => e.spans)
+        assert.deepEqual(
+          [...spans].sort((a, b) => a.symbol.localeCompare(b.symbol)),
+          [...SYMBOLS].sort().map((symbol) => ({
+            symbol,
+            fromOpenTime: byMinute(0)[0]?.openTime,
+            toOpenTime: byMinute(9)[0]?.openTime,
+          })),
+        )
         await second.sink.close()
         second.spool.close()
       } finally {
