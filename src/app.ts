@@ -237,6 +237,13 @@ export function createApp(deps: AppDeps): App {
     })
   }
 
+  /** The newest closed candle, per symbol and overall, from the stream or from REST. */
+  function noteLatest(c: Candle): void {
+    const s = perSymbol.get(c.symbol)
+    if (s && (s.last === null || c.openTime > s.last)) s.last = c.openTime
+    if (lastCandle === null || c.openTime > lastCandle) lastCandle = c.openTime
+  }
+
   function onEvent(event: StreamEvent): void {
     metrics.framesReceived.inc({ type: event.type })
     const r = assembler.accept(event, clock.now())
@@ -245,11 +252,8 @@ export function createApp(deps: AppDeps): App {
       metrics.candlesClosed.inc()
       candlesProcessed++
       const s = perSymbol.get(c.symbol)
-      if (s) {
-        s.processed++
-        if (s.last === null || c.openTime > s.last) s.last = c.openTime
-      }
-      if (lastCandle === null || c.openTime > lastCandle) lastCandle = c.openTime
+      if (s) s.processed++
+      noteLatest(c)
       sink?.add(c)
       features?.onCandle(c)
       gaps?.onCandle(c)
@@ -383,6 +387,7 @@ export function createApp(deps: AppDeps): App {
     await w.flush()
     if (backfillFailures > before)
       throw new Error(`${backfillFailures - before} backfilled candles could not be written`)
+    for (const c of candles) noteLatest(c)
   }
 
   async function verifySymbols(api: RestClient, atStart: boolean): Promise<void> {
