@@ -18,8 +18,9 @@ COPY src ./src
 RUN node scripts/build.mjs
 
 # ---- runtime ----
-# esbuild and tsx come along as production dependencies but are never loaded here: with no src/
-# beside it, the bin always runs dist/.
+# esbuild comes along as a production dependency (an install from a checkout builds dist/ with it)
+# but is never loaded here: with no src/ beside it, the bin always runs dist/. tsx is a
+# development dependency and not installed.
 # pino-pretty is a development dependency and not installed here: LOG_FORMAT=pretty writes JSON
 # lines with one LOG_PRETTY_UNAVAILABLE warning; read them pretty with `docker logs … | npx pino-pretty`.
 FROM node:20-slim AS runtime

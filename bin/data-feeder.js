@@ -21,7 +21,16 @@ function builtFromCurrentSources() {
 if (builtFromCurrentSources()) {
   await import('../dist/cli/main.js')
 } else {
-  const { register } = await import('tsx/esm/api')
-  register()
+  let tsx
+  try {
+    tsx = await import('tsx/esm/api')
+  } catch {
+    // tsx is a development dependency: an install without it runs dist/ only.
+    process.stderr.write(
+      'data-feeder: dist/ was not built from the sources in src/ and tsx (a development dependency) is not installed; run `npm run build` (or `npm ci`)\n',
+    )
+    process.exit(1)
+  }
+  tsx.register()
   await import('../src/cli/main.ts')
 }
