@@ -320,6 +320,15 @@ export function onRestEvent(ctx: WiringContext): (e: RestEvent) => void {
         )
         break
       case 'retry':
+        if (e.code === 'BAD_RESPONSE') {
+          // A broken page (not JSON, wrong shape, an HTML error page) is bad input like a bad frame.
+          metrics.invalidFrames.inc({ reason: 'rest_response' })
+          logger.warn(
+            { code: 'INVALID_REST_RESPONSE', endpoint: e.endpoint, attempt: e.attempt },
+            'Binance REST answered with a malformed response; retrying',
+          )
+          break
+        }
         logger.debug(
           { code: 'REST_RETRY', endpoint: e.endpoint, attempt: e.attempt, error_code: e.code },
           'REST retry',

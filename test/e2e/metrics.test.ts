@@ -58,6 +58,8 @@ describe('metrics on a live feeder', () => {
 
     const skipped = floorMinute(rig.clock.now()) + MINUTE_MS
     rig.sim.hooks.skipClosed('ETHUSDT', skipped)
+    // The backfill's first page comes back as an HTML page with status 200: counted, then retried.
+    rig.sim.hooks.rest.malformNext(1, 'html')
     const gapsBefore = value(await scrape(), 'feeder_gaps_filled_total')
     await until(
       'the skipped minute detected and filled',
@@ -67,5 +69,6 @@ describe('metrics on a live feeder', () => {
     const last = await scrape()
     assert.ok(value(last, 'feeder_gaps_detected_total') >= 1)
     assert.ok(value(last, 'feeder_backfill_candles_total') >= 1)
+    assert.equal(value(last, 'feeder_ws_invalid_frames_total', 'reason="rest_response"'), 1)
   })
 })
