@@ -184,8 +184,8 @@ for (const kind of pgTargets()) {
         },
       )
       assert.ok(
-        lines.some((l) => l.code === 'REST_RETRY' || l.msg === 'REST retry'),
-        'the HTML page was refused and retried',
+        lines.some((l) => l.code === 'INVALID_REST_RESPONSE'),
+        'the HTML page was refused (and retried)',
       )
       const health = (await (await fetch(`http://127.0.0.1:${app.httpPort}/health`)).json()) as Record<
         string,
