@@ -195,9 +195,7 @@ class LiveFeatureEngine extends TypedEmitter<Events> implements FeatureEngine {
   onHistoryChanged(symbol: string, fromOpenTime: number, toOpenTime: number): Promise<void> {
     const s: HistorySpan = { symbol: symbol.toUpperCase(), fromOpenTime, toOpenTime }
     // A repair asked for during warm-up (a spool replayed at start) runs once the windows are filled.
-    const run = this.repairs
-      .then(() => this.warming?.catch(() => {}))
-      .then(() => this.repairOrReschedule(s))
+    const run = this.repairs.then(() => this.warming?.catch(() => {})).then(() => this.repairOrReschedule(s))
     this.repairs = run
     return run
   }
