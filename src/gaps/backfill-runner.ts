@@ -183,15 +183,16 @@ export class BackfillRunner extends TypedEmitter<BackfillRunnerEvents> {
       if (p.ranges.length === 0 && p.failures === 0) this.pending.delete(symbol)
       this.current = symbol
       try {
-        const leftover = await this.repair(symbol, range, range.cause, range.announced)
-        if (leftover.length > 0)
-          this.requeue(
-            symbol,
-            leftover.map((r) => ({ ...r, cause: range.cause, announced: false })),
-            this.opts.clock.now() + MINUTE_MS,
-            0,
-          )
-        else if (p.ranges.length === 0) this.pending.delete(symbol)
+        const { unsettled, recent } = await this.repair(symbol, range, range.cause, range.announced)
+        const again = (r: MinuteRange): Job => ({ ...r, cause: range.cause, announced: false })
+        // Not yet closed long enough to look at: due the instant it is (not a minute later).
+        if (unsettled) this.requeue(symbol, [again(unsettled)], this.settlesAt(unsettled.from), 0)
+        // Still missing but recent: Binance may not have it yet.
+        if (recent.length > 0) this.requeue(symbol, recent.map(again), this.opts.clock.now() + MINUTE_MS, 0)
+        // Only if `p` is still this symbol's entry: while the repair ran, `p` may have been
+        // dropped and a new entry created for jobs that arrived meanwhile; those must stay.
+        if (!unsettled && recent.length === 0 && this.pending.get(symbol) === p && p.ranges.length === 0)
+          this.pending.delete(symbol)
         p.failures = 0
       } catch (error) {
         const failures = p.failures + 1
@@ -222,22 +223,32 @@ export class BackfillRunner extends TypedEmitter<BackfillRunnerEvents> {
     } else this.pending.set(symbol, { ranges: addJobs([], jobs), notBefore, failures })
   }
 
-  /** Repairs one range; returns the parts to try again later. */
+  /** When the minute opening at `openTime` has been closed for the settle time. */
+  private settlesAt(openTime: number): number {
+    return openTime + MINUTE_MS + (this.opts.settleMs ?? DEFAULT_SETTLE_MS)
+  }
+
+  /**
+   * Repairs one range; returns the parts to try again later: `unsettled`, the
+   * minutes too recently closed to look at yet, and `recent`, minutes still
+   * missing but too recent to be declared unfillable.
+   */
   private async repair(
     symbol: string,
     range: MinuteRange,
     cause: GapCause,
     announced: boolean,
-  ): Promise<MinuteRange[]> {
+  ): Promise<{ unsettled: MinuteRange | null; recent: MinuteRange[] }> {
     const { db, market, clock } = this.opts
     const now = clock.now()
     const lastClosed = floorMinute(now - (this.opts.settleMs ?? DEFAULT_SETTLE_MS)) - MINUTE_MS
-    const later: MinuteRange[] =
-      range.to > lastClosed ? [{ from: Math.max(range.from, lastClosed + MINUTE_MS), to: range.to }] : []
+    const unsettled: MinuteRange | null =
+      range.to > lastClosed ? { from: Math.max(range.from, lastClosed + MINUTE_MS), to: range.to } : null
+    const later: MinuteRange[] = []
     const r: MinuteRange = { from: range.from, to: Math.min(range.to, lastClosed) }
-    if (r.to < r.from) return later
+    if (r.to < r.from) return { unsettled, recent: later }
     const missing = await this.missingIn(symbol, r)
-    if (missing.length === 0) return later
+    if (missing.length === 0) return { unsettled, recent: later }
     for (const m of announced ? [] : missing) {
       await insertQualityLog(db, {
         eventType: 'gap_detected',
@@ -304,7 +315,7 @@ export class BackfillRunner extends TypedEmitter<BackfillRunnerEvents> {
         if (s.to > old.to) later.push({ from: Math.max(s.from, old.to + MINUTE_MS), to: s.to })
       }
     }
-    return later
+    return { unsettled, recent: later }
   }
 
   private async missingIn(symbol: string, r: MinuteRange): Promise<MinuteRange[]> {

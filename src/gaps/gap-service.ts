@@ -61,6 +61,7 @@ export function createGapService(opts: GapServiceOptions): GapService {
     : null
   const checkEveryMs = opts.checkEveryMs ?? 10_000
   let timer: TimerHandle | null = null
+  let windowTimer: TimerHandle | null = null
   let lastCheck: number | null = null
   let stopped = false
 
@@ -88,6 +89,23 @@ export function createGapService(opts: GapServiceOptions): GapService {
     timer = clock.setTimeout(tick, checkEveryMs)
   }
 
+  // A held disconnect window is released on the dot, not at the next tick.
+  function armWindowTimer(): void {
+    windowTimer?.cancel()
+    windowTimer = null
+    const at = detector.nextDueAt()
+    if (at === null || stopped) return
+    windowTimer = clock.setTimeout(
+      () => {
+        windowTimer = null
+        if (stopped) return
+        enqueue(detector.overdue(clock.now()))
+        armWindowTimer()
+      },
+      Math.max(0, at - clock.now()),
+    )
+  }
+
   return {
     runner,
     async start() {
@@ -112,13 +130,17 @@ export function createGapService(opts: GapServiceOptions): GapService {
       if (gap) runner.enqueue(gap)
     },
     onResumed(fromMs, toMs) {
-      enqueue(detector.disconnectWindow(fromMs, toMs))
+      // Each minute is queued once its close + threshold has passed, as a late close is:
+      // the new socket may still deliver it, and REST does not depend on the socket.
+      enqueue(detector.onDisconnect(fromMs, toMs, clock.now()))
+      armWindowTimer()
     },
     pendingBackfills: () => runner.pendingJobs(),
     gapCheckLast: () => lastCheck,
     stop() {
       stopped = true
       timer?.cancel()
+      windowTimer?.cancel()
       runner.close()
       webhook?.close()
     },

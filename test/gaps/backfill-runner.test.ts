@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
 import { createRestClient } from '../../src/binance/rest-client.ts'
+import type { Clock } from '../../src/core/clock.ts'
 import { MINUTE_MS } from '../../src/core/records.ts'
 import { BackfillRunner } from '../../src/gaps/backfill-runner.ts'
 import { floorMinute } from '../../src/gaps/minute-ranges.ts'
@@ -8,14 +9,18 @@ import { scaledClock } from '../../src/simulator/scaled-clock.ts'
 import { startSimulator } from '../../src/simulator/server.ts'
 import { buildCandleUpsert } from '../../src/store/candle-sql.ts'
 import { type DbKind, openTestDb, pgTargets } from '../helpers/db.ts'
+import { ManualClock } from '../helpers/manual-clock.ts'
 
-/** A runner over a simulator whose clock runs 600× fast, and a fresh database. */
-async function runnerRig(kind: DbKind, t: TestContext) {
-  const clock = scaledClock(600, Date.UTC(2024, 0, 1, 12, 0, 30))
+/** A runner over a simulator on `clock`, and a fresh database. */
+async function rigOn(kind: DbKind, t: TestContext, clock: Clock, timeoutMs?: number) {
   const sim = await startSimulator({ clock })
   const tdb = await openTestDb(kind)
-  // Time runs 600× fast here: give requests a timeout that means something in real time.
-  const rest = createRestClient({ baseUrl: sim.httpBase, clock, maxRetries: 0, timeoutMs: 3_600_000 })
+  const rest = createRestClient({
+    baseUrl: sim.httpBase,
+    clock,
+    maxRetries: 0,
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+  })
   t.after(async () => {
     rest.close()
     await sim.close()
@@ -31,10 +36,62 @@ async function runnerRig(kind: DbKind, t: TestContext) {
     },
     random: () => 0.5,
   })
-  return { clock, sim, tdb, runner }
+  return { sim, tdb, runner }
+}
+
+/** A runner over a simulator whose clock runs 600× fast, and a fresh database. */
+async function runnerRig(kind: DbKind, t: TestContext) {
+  const clock = scaledClock(600, Date.UTC(2024, 0, 1, 12, 0, 30))
+  // Time runs 600× fast here: give requests a timeout that means something in real time.
+  return { clock, ...(await rigOn(kind, t, clock, 3_600_000)) }
+}
+
+/** The same runner on a clock that only the test moves. */
+async function manualRig(kind: DbKind, t: TestContext, start: number) {
+  const clock = new ManualClock(start)
+  const { tdb, runner } = await rigOn(kind, t, clock)
+  const stored = async () => {
+    const r = await tdb.db.query<{ open_time: Date }>(
+      "SELECT open_time FROM candles_1m WHERE symbol = 'BTCUSDT' ORDER BY open_time",
+    )
+    return r.rows.map((x) => x.open_time.getTime())
+  }
+  return { clock, runner, stored }
 }
 
 for (const kind of pgTargets()) {
+  describe(`BackfillRunner on ${kind}, manual clock`, () => {
+    const T0 = Date.UTC(2024, 0, 1, 12, 0)
+    const m = (i: number) => T0 + i * MINUTE_MS
+
+    it("a job queued while the symbol's last job is in flight is not lost", async (t) => {
+      const { runner, stored } = await manualRig(kind, t, m(20))
+      runner.enqueue({ symbol: 'BTCUSDT', from: m(0), to: m(4), cause: 'catch_up' })
+      // The first job is being worked on (its queue is empty now); a new gap comes in meanwhile.
+      assert.equal(runner.pendingJobs(), 1)
+      runner.enqueue({ symbol: 'BTCUSDT', from: m(6), to: m(7), cause: 'late_close' })
+      await runner.idle()
+      assert.deepEqual(await stored(), [m(0), m(1), m(2), m(3), m(4), m(6), m(7)])
+      assert.equal(runner.pendingJobs(), 0)
+      runner.close()
+    })
+
+    it('a minute queued before it settled is fetched as soon as it settles, not a minute later', async (t) => {
+      const { clock, runner, stored } = await manualRig(kind, t, m(11) + 1_000)
+      // Minute 10 closed 1 s ago: the stream may still deliver it; minute 9 is settled.
+      runner.enqueue({ symbol: 'BTCUSDT', from: m(9), to: m(10), cause: 'disconnect' })
+      await runner.idle()
+      assert.deepEqual(await stored(), [m(9)])
+      clock.advanceTo(m(11) + 4_999)
+      await runner.idle()
+      assert.deepEqual(await stored(), [m(9)])
+      clock.advanceTo(m(11) + 5_000) // close + the runner's 5 s settle time
+      await runner.idle()
+      assert.deepEqual(await stored(), [m(9), m(10)])
+      runner.close()
+    })
+  })
+
   describe(`BackfillRunner on ${kind}`, () => {
     it('a failing REST step is retried; its gap is recorded once; unfillable minutes are recorded once and not fetched again', async (t) => {
       const { clock, sim, tdb, runner } = await runnerRig(kind, t)

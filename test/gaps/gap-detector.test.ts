@@ -89,6 +89,36 @@ describe('GapDetector', () => {
     assert.deepEqual(d.overdue(m(100)), [])
   })
 
+  it('a disconnect window is reported minute by minute as each becomes overdue, like a late close', () => {
+    const d = new GapDetector(['BTCUSDT'], 15_000)
+    d.settle('BTCUSDT', m(9))
+    // Last data 10:59.5, first data on the new socket 12:01: minutes 9…11 closed in between.
+    const now = m(12) + 1_000
+    assert.deepEqual(d.onDisconnect(m(10) + 59_500, now, now), [
+      { symbol: 'BTCUSDT', from: m(9), to: m(10), cause: 'disconnect' },
+    ])
+    // Minute 11 closes at 12:00; it is held until 12:15.
+    assert.equal(d.nextDueAt(), m(12) + 15_000)
+    assert.deepEqual(d.overdue(m(12) + 14_999), [])
+    assert.deepEqual(d.overdue(m(12) + 15_000), [
+      { symbol: 'BTCUSDT', from: m(11), to: m(11), cause: 'disconnect' },
+    ])
+    assert.equal(d.nextDueAt(), null)
+    assert.deepEqual(d.overdue(m(12) + 16_000), [], 'reported once, not again as a late close')
+    assert.equal(d.onCandle('BTCUSDT', m(12)), null, 'the next minute is no sequence jump')
+  })
+
+  it('a disconnect window that leaves a hole before it still lets the hole be reported', () => {
+    const d = new GapDetector(['BTCUSDT'], 15_000)
+    d.settle('BTCUSDT', m(5))
+    assert.deepEqual(d.onDisconnect(m(8) + 10_000, m(9) + 1_000, m(9) + 20_000), [
+      { symbol: 'BTCUSDT', from: m(7), to: m(8), cause: 'disconnect' },
+    ])
+    assert.deepEqual(d.overdue(m(9) + 20_000), [
+      { symbol: 'BTCUSDT', from: m(6), to: m(8), cause: 'late_close' },
+    ])
+  })
+
   it('a disconnect window covers every minute whose close fell inside it', () => {
     const d = new GapDetector(['BTCUSDT', 'ETHUSDT'], 70_000)
     const gaps = d.disconnectWindow(m(10) + 30_000, m(12) + 5_000)
