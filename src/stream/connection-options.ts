@@ -22,6 +22,7 @@ export interface ConnectionOptions {
   readonly onSocketOpen?: (socket: SocketSender) => void
   readonly handshakeTimeoutMs?: number
   readonly staleAfterMs?: number
+  readonly healthyAfterMs?: number
   readonly clientPingMs?: number
   readonly pongTimeoutMs?: number
   readonly maxLifetimeMs?: number
@@ -34,12 +35,25 @@ const HOUR = 3_600_000
 
 export const CONNECTION_DEFAULTS = Object.freeze({
   handshakeTimeoutMs: 10_000,
-  // Judged per connection, across all its streams: active klines update every ~2 s
-  // and bookTicker on every quote change, so 2 min of total silence means a broken
-  // subscription, not a quiet market. Consecutive stale ends stretch it up to 4×
-  // (connection.ts) so an all-illiquid connection is not killed over and over.
-  // Dead TCP is caught sooner by the ping check below.
-  staleAfterMs: 120_000,
+  // Silence deadline, judged per connection across all its streams (pings and
+  // control replies do not count). Binance pushes every kline_1m stream every 2 s
+  // while its symbol trades (binance-api.md §4, "Update Speed: 2000ms") and every
+  // bookTicker on each change of its best quote (§5), and a connection carries both
+  // streams of up to 512 symbols. 60 s without a single data frame is 30 missed
+  // kline updates on every stream at once and no quote change on any book: a
+  // broken subscription or a zombie, not a quiet market. Illiquid symbols are the
+  // reason it is not shorter (a 1m kline of one was seen to send a single frame in
+  // 30 s, §4); a connection of nothing but such symbols may now and then be replaced
+  // needlessly, which costs a reconnect, never data: closed minutes are reconciled
+  // from REST whatever the stream does. A replacement gets the same deadline — one
+  // that is silent too is just as broken. Dead TCP is caught sooner by the ping
+  // check below.
+  staleAfterMs: 60_000,
+  // A socket is healthy — and resets the reconnect backoff (SPEC §5) — once it has
+  // delivered data over at least this span. One frame proves little: a server that
+  // accepts, sends a frame and drops must keep being backed off from. Half the
+  // silence deadline: a socket that kept delivering this long was serving.
+  healthyAfterMs: 30_000,
   // Binance pings us every 20 s, but a dead path would also stop those silently;
   // our own ping notices within clientPingMs + pongTimeoutMs.
   clientPingMs: 30_000,

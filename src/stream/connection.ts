@@ -1,8 +1,9 @@
 /**
  * A WebSocket connection that stays up: one explicit reconnect loop (CONVENTIONS
- * 8), jittered backoff that resets only after a socket delivered data, a
- * watchdog per socket, and rotation before the server's lifetime limit with an
- * overlap so that no message window is lost. Exchange-agnostic: the consumer
+ * 8), jittered backoff that resets only after a healthy socket (one that kept
+ * delivering data for `healthyAfterMs`, SPEC §5), a watchdog per socket, and
+ * rotation before the server's lifetime limit with an overlap so that no
+ * message window is lost. Exchange-agnostic: the consumer
  * says which frames are data (`classify`) and what to send on a new socket
  * (`onSocketOpen`).
  */
@@ -18,8 +19,6 @@ import { DEFAULT_PACER } from './outgoing-pacer.ts'
 export type { ConnectionOptions, SocketSender } from './connection-options.ts'
 export { CONNECTION_DEFAULTS } from './connection-options.ts'
 
-/** Consecutive stale ends stretch the threshold up to this factor: a quiet market is not a broken one. */
-const MAX_STALE_STRETCH = 4
 /** 418/429 on the handshake without Retry-After: wait at least this long (we are being told off). */
 const TOLD_OFF_MIN_DELAY_MS = 60_000
 
@@ -27,6 +26,7 @@ export class ReconnectingConnection extends TypedEmitter<ConnectionEvents> {
   private readonly random: () => number
   private readonly tuning: SocketTuning
   private readonly backoff: BackoffOptions
+  private readonly healthyAfterMs: number
   private readonly sockets = new Set<ManagedSocket>()
   private active: ManagedSocket | null = null
   private loopDone: Promise<void> | null = null
@@ -35,7 +35,6 @@ export class ReconnectingConnection extends TypedEmitter<ConnectionEvents> {
   private sleepTimer: TimerHandle | null = null
   private wake: (() => void) | null = null
   private socketSeq = 0
-  private staleStreak = 0
   private inOutage = false
   private outageFrom: number | null = null
   private lastDataAt: number | null = null
@@ -51,6 +50,7 @@ export class ReconnectingConnection extends TypedEmitter<ConnectionEvents> {
     this.random = opts.random ?? Math.random
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF
     const d = CONNECTION_DEFAULTS
+    this.healthyAfterMs = opts.healthyAfterMs ?? d.healthyAfterMs
     this.tuning = {
       handshakeTimeoutMs: opts.handshakeTimeoutMs ?? d.handshakeTimeoutMs,
       staleAfterMs: opts.staleAfterMs ?? d.staleAfterMs,
@@ -144,7 +144,7 @@ export class ReconnectingConnection extends TypedEmitter<ConnectionEvents> {
         socket.finish('stopped', 'connection loop left this socket')
       }
       const { end, next } = served
-      this.staleStreak = end.cause === 'stale' ? this.staleStreak + 1 : 0
+      if (this.wasHealthy(end)) failures = 0
       if (next) {
         this.emitClose(end, true, 0)
         if (next.firstDataAt === null) this.beginOutage(end)
@@ -155,7 +155,7 @@ export class ReconnectingConnection extends TypedEmitter<ConnectionEvents> {
         this.emitClose(end, false, null)
         break
       }
-      failures = end.firstDataAt !== null ? 1 : failures + 1
+      failures++
       this.beginOutage(end)
       await this.pause(failures, end.cause, end)
     }
@@ -217,16 +217,20 @@ export class ReconnectingConnection extends TypedEmitter<ConnectionEvents> {
     }
   }
 
+  /** Delivered data over at least `healthyAfterMs`: only such a socket resets the backoff. */
+  private wasHealthy(end: SocketEnd): boolean {
+    if (end.firstDataAt === null || end.lastDataAt === null) return false
+    return end.lastDataAt - end.firstDataAt >= this.healthyAfterMs
+  }
+
   private spawn(rotation: boolean): ManagedSocket {
-    const stretch = Math.min(MAX_STALE_STRETCH, 2 ** this.staleStreak)
-    const tuning = { ...this.tuning, staleAfterMs: this.tuning.staleAfterMs * stretch }
     const id = `${this.opts.name}#${++this.socketSeq}`
     const socket = new ManagedSocket({
       id,
       url: this.opts.url(),
       clock: this.opts.clock,
       random: this.random,
-      tuning,
+      tuning: this.tuning,
       hooks: this.hooks(rotation),
     })
     this.sockets.add(socket)

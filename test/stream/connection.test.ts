@@ -3,7 +3,11 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, test } from 'node:test'
 import { nominalDelay } from '../../src/stream/backoff.ts'
-import { type ConnectionOptions, ReconnectingConnection } from '../../src/stream/connection.ts'
+import {
+  CONNECTION_DEFAULTS,
+  type ConnectionOptions,
+  ReconnectingConnection,
+} from '../../src/stream/connection.ts'
 import { ManualClock } from '../helpers/manual-clock.ts'
 import { collect, nextEvent, TestServer } from './ws-test-server.ts'
 
@@ -41,13 +45,14 @@ function assertJittered(delay: number, attempt: number): void {
 }
 
 describe('ReconnectingConnection', { timeout: 20_000 }, () => {
-  test('abrupt terminates back off 1,2,4,8,8 s and reset after a healthy socket', async () => {
+  test('abrupt terminates back off 1,2,4,8,8 s; one frame then a drop keeps backing off; a healthy socket resets it', async () => {
     const clock = new ManualClock()
     const srv = await server(clock)
-    let sendDataFirst = false
+    let mode: 'drop' | 'one_frame' | 'healthy' = 'drop'
     srv.onConnection = (s) => {
-      if (sendDataFirst) s.ws.send('{"tick":1}', () => s.ws.terminate())
-      else s.ws.terminate()
+      if (mode === 'drop') s.ws.terminate()
+      else if (mode === 'one_frame') s.ws.send('{"tick":1}', () => s.ws.terminate())
+      else s.ws.send('{"tick":1}')
     }
     const conn = connect(clock, srv.url)
     const delays: number[] = []
@@ -62,12 +67,51 @@ describe('ReconnectingConnection', { timeout: 20_000 }, () => {
       clock.advance(r.delayMs)
     }
     assert.deepEqual(delays, [900, 1800, 3600, 7200, 7200]) // random() = 0.5 → 10 % off
-    sendDataFirst = true
+    // A server that accepts, sends one frame and drops is not a healthy connection.
+    mode = 'one_frame'
+    for (let attempt = 6; attempt <= 8; attempt++) {
+      const healthy = nextEvent(conn, 'healthy')
+      const r = await nextEvent(conn, 'reconnecting')
+      await healthy
+      assert.equal(r.attempt, attempt, 'one data frame does not reset the backoff')
+      assert.equal(r.delayMs, 7_200)
+      clock.advance(r.delayMs)
+    }
+    // Data over the whole healthy span, then a drop: the next attempt is the first again.
+    mode = 'healthy'
     const healthy = await nextEvent(conn, 'healthy')
-    assert.deepEqual(healthy.resumedAfter, { from: null, to: clock.now() })
-    const after = await nextEvent(conn, 'reconnecting')
-    assert.equal(after.attempt, 1)
-    assertJittered(after.delayMs, 1)
+    assert.deepEqual(healthy.resumedAfter, { from: clock.now() - 7_200, to: clock.now() })
+    clock.advance(CONNECTION_DEFAULTS.healthyAfterMs - 1)
+    const late = nextEvent(conn, 'message', (m) => m.text.includes('late'))
+    srv.socket(srv.sockets.length - 1).ws.send('{"late":1}')
+    await late
+    const early = nextEvent(conn, 'reconnecting')
+    srv.socket(srv.sockets.length - 1).ws.terminate()
+    const r = await early
+    assert.equal(r.attempt, 9, `data for ${CONNECTION_DEFAULTS.healthyAfterMs - 1} ms is not yet healthy`)
+    clock.advance(r.delayMs)
+    await nextEvent(conn, 'healthy')
+    clock.advance(CONNECTION_DEFAULTS.healthyAfterMs)
+    const lateAgain = nextEvent(conn, 'message', (m) => m.text.includes('late'))
+    srv.socket(srv.sockets.length - 1).ws.send('{"late":2}')
+    await lateAgain
+    const after = nextEvent(conn, 'reconnecting')
+    srv.socket(srv.sockets.length - 1).ws.terminate()
+    const reset = await after
+    assert.equal(reset.attempt, 1)
+    assertJittered(reset.delayMs, 1)
+  })
+
+  test('healthyAfterMs is configurable', async () => {
+    const clock = new ManualClock()
+    const srv = await server(clock)
+    srv.onConnection = (s) => s.ws.send('{"tick":1}', () => s.ws.terminate())
+    const conn = connect(clock, srv.url, { healthyAfterMs: 0 })
+    for (let i = 0; i < 3; i++) {
+      const r = await nextEvent(conn, 'reconnecting')
+      assert.equal(r.attempt, 1, 'with no minimum span, any data resets the backoff')
+      clock.advance(r.delayMs)
+    }
   })
 
   test('a server that refuses the handshake keeps being retried with growing delays', async () => {
@@ -132,11 +176,37 @@ describe('ReconnectingConnection', { timeout: 20_000 }, () => {
     const opened = nextEvent(conn, 'open')
     clock.advance(r.delayMs)
     await opened
-    // The replacement is silent too: the threshold stretches (quiet market ≠ broken socket).
-    clock.advance(5_000)
+    // The replacement is silent too: it gets the same deadline, not a longer one.
+    const again = nextEvent(conn, 'close')
+    clock.advance(4_999)
     assert.equal(conn.status().connected, true)
-    clock.advance(5_000)
-    assert.equal((await nextEvent(conn, 'close')).cause, 'stale')
+    clock.advance(1)
+    assert.equal((await again).cause, 'stale')
+  })
+
+  test('by default a silent socket is replaced within a minute, and so is its silent replacement', async () => {
+    const clock = new ManualClock()
+    const srv = await server(clock)
+    srv.onConnection = (s) => {
+      if (s.index === 0) s.ws.send('{"tick":1}')
+    }
+    const conn = connect(clock, srv.url)
+    const deadline = CONNECTION_DEFAULTS.staleAfterMs
+    assert.ok(deadline <= 60_000, `default silence deadline ${deadline} ms`)
+    await nextEvent(conn, 'healthy')
+    for (let socket = 0; socket < 3; socket++) {
+      const closed = nextEvent(conn, 'close')
+      const reconnecting = nextEvent(conn, 'reconnecting')
+      clock.advance(deadline - 1)
+      assert.equal(conn.status().connected, true, `socket ${socket} still up just before the deadline`)
+      clock.advance(1)
+      assert.equal((await closed).cause, 'stale')
+      const r = await reconnecting
+      const opened = nextEvent(conn, 'open')
+      clock.advance(r.delayMs)
+      await opened
+    }
+    assert.equal(srv.sockets.length, 4)
   })
 
   test('a socket whose pongs stop is terminated after pongTimeoutMs; answered pings keep it', async () => {
@@ -222,7 +292,12 @@ describe('ReconnectingConnection', { timeout: 20_000 }, () => {
   test('rotation before the lifetime limit opens the new socket first, then closes the old; no minute lost', async () => {
     const clock = new ManualClock()
     const srv = await server(clock)
-    const conn = connect(clock, srv.url, { maxLifetimeMs: 10 * 60_000, lifetimeJitterMs: 60_000 })
+    // One frame a minute: keep the silence watchdog out of this test.
+    const conn = connect(clock, srv.url, {
+      maxLifetimeMs: 10 * 60_000,
+      lifetimeJitterMs: 60_000,
+      staleAfterMs: HOUR,
+    })
     const minutes = new Set<number>()
     conn.on('message', (m) => minutes.add(JSON.parse(m.text).minute))
     const closes = collect(conn, 'close')
