@@ -204,6 +204,24 @@ export function wireFeed(f: BinanceFeed, ctx: WiringContext, gaps: GapService | 
       'stream connected',
     )
   })
+  f.on('subscribe_retry', (e) => {
+    logger.warn(
+      {
+        code: 'STREAM_SUBSCRIBE_RETRY',
+        connection: e.connectionId,
+        attempt: e.attempt,
+        action: e.action,
+        delay_ms: e.delayMs,
+        streams: e.streams.length,
+        error_code: e.code,
+        msg: e.msg,
+      },
+      e.action === 'replace'
+        ? 'SUBSCRIBE refused again; replacing the connection'
+        : 'SUBSCRIBE refused; sending it again',
+    )
+  })
+  f.on('rotating', (e) => logger.info({ connection: e.connectionId, reason: e.reason }, 'stream rotating'))
   f.on('reconnecting', (info) => {
     metrics.reconnects.inc({ reason: info.reason })
     logger.warn(

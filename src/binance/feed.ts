@@ -1,7 +1,8 @@
 /**
  * The Binance market-data feed: symbols → ≤1024 streams per connection →
  * one ReconnectingConnection each → decoded StreamEvents. Binance specifics
- * live here (URLs, SUBSCRIBE ids, serverShutdown); lifecycle lives in src/stream.
+ * live here (URLs, SUBSCRIBE and its retries, serverShutdown); lifecycle lives
+ * in src/stream.
  */
 import type { Clock } from '../core/clock.ts'
 import type { StreamEvent } from '../core/records.ts'
@@ -17,6 +18,7 @@ import {
   planConnectionUrl,
   streamsFor,
 } from './stream-names.ts'
+import { type SubscribeRetry, Subscriptions } from './subscriptions.ts'
 
 export interface EventMeta {
   readonly connectionId: string
@@ -29,6 +31,7 @@ export type ConnectionTuning = Partial<
     ConnectionOptions,
     | 'handshakeTimeoutMs'
     | 'staleAfterMs'
+    | 'healthyAfterMs'
     | 'clientPingMs'
     | 'pongTimeoutMs'
     | 'maxLifetimeMs'
@@ -78,6 +81,8 @@ export interface BinanceFeedEvents {
     streams: readonly string[] | null
   }>
   subscribed: WithConnection<{ socketId: string; id: number; streams: number }>
+  /** Binance refused a SUBSCRIBE: it is sent again after `delayMs`, or the socket is replaced. */
+  subscribe_retry: SubscribeRetry
   error: WithConnection<{ socketId: string | null; error: Error }>
 }
 
@@ -97,12 +102,6 @@ export interface FeedConnectionStatus {
 /** Binance has no documented cap on SUBSCRIBE params; 200 keeps frames small and well-tested sizes. */
 const DEFAULT_SUBSCRIBE_BATCH = 200
 
-interface PendingRequest {
-  readonly connectionId: string
-  readonly socketId: string
-  readonly streams: readonly string[]
-}
-
 interface FeedConnection {
   readonly id: string
   readonly streams: readonly string[]
@@ -112,12 +111,18 @@ interface FeedConnection {
 export class BinanceFeed extends TypedEmitter<BinanceFeedEvents> {
   private readonly opts: BinanceFeedOptions
   private readonly connections: FeedConnection[]
-  private readonly pending = new Map<number, PendingRequest>()
-  private requestSeq = 0
+  private readonly subscriptions: Subscriptions
 
   constructor(opts: BinanceFeedOptions) {
     super()
     this.opts = opts
+    this.subscriptions = new Subscriptions({
+      clock: opts.clock,
+      random: opts.random ?? Math.random,
+      onRetry: (e) => this.emit('subscribe_retry', e),
+      replace: (connectionId, socketId) =>
+        this.connections.find((c) => c.id === connectionId)?.conn.rotate('subscribe_failed', socketId),
+    })
     const chunks = chunkStreams(
       streamsFor(opts.symbols),
       opts.maxStreamsPerConnection ?? MAX_STREAMS_PER_CONNECTION,
@@ -131,14 +136,13 @@ export class BinanceFeed extends TypedEmitter<BinanceFeedEvents> {
 
   async stop(): Promise<void> {
     await Promise.all(this.connections.map((c) => c.conn.stop()))
-    this.pending.clear()
+    this.subscriptions.stop()
   }
 
   status(): FeedConnectionStatus[] {
     return this.connections.map((c) => {
       const s = c.conn.status()
-      let pendingSubscriptions = 0
-      for (const p of this.pending.values()) if (p.socketId === s.activeSocketId) pendingSubscriptions++
+      const pendingSubscriptions = this.subscriptions.pendingOn(s.activeSocketId)
       return {
         id: c.id,
         streams: c.streams.length,
@@ -160,7 +164,9 @@ export class BinanceFeed extends TypedEmitter<BinanceFeedEvents> {
 
   private build(id: string, streams: readonly string[]): FeedConnection {
     const plan = planConnectionUrl(this.opts.baseUrl, streams, this.opts.maxUrlLength ?? MAX_URL_LENGTH)
-    const batch = this.opts.subscribeBatchSize ?? DEFAULT_SUBSCRIBE_BATCH
+    const size = this.opts.subscribeBatchSize ?? DEFAULT_SUBSCRIBE_BATCH
+    const batches: string[][] = []
+    for (let i = 0; i < plan.toSubscribe.length; i += size) batches.push(plan.toSubscribe.slice(i, i + size))
     const conn = new ReconnectingConnection({
       ...this.opts.connection,
       name: id,
@@ -170,14 +176,7 @@ export class BinanceFeed extends TypedEmitter<BinanceFeedEvents> {
       classify: (text, receivedAt, socketId) => this.route(conn, id, text, receivedAt, socketId),
       // Every socket, including reconnects and rotations, subscribes afresh:
       // a socket that skips this looks healthy while half its streams are silent.
-      onSocketOpen: (socket) => {
-        for (let i = 0; i < plan.toSubscribe.length; i += batch) {
-          const params = plan.toSubscribe.slice(i, i + batch)
-          const reqId = ++this.requestSeq
-          this.pending.set(reqId, { connectionId: id, socketId: socket.socketId, streams: params })
-          socket.send(JSON.stringify({ method: 'SUBSCRIBE', params, id: reqId }))
-        }
-      },
+      onSocketOpen: (socket) => this.subscriptions.open(id, socket, batches),
     })
     this.wire(id, streams.length, conn)
     return { id, streams, conn }
@@ -206,17 +205,16 @@ export class BinanceFeed extends TypedEmitter<BinanceFeedEvents> {
         conn.rotate('server_shutdown', socketId)
         return 'control'
       case 'control_result': {
-        const p = typeof e.id === 'number' ? this.pending.get(e.id) : undefined
-        if (p && typeof e.id === 'number') {
-          this.pending.delete(e.id)
+        const p = typeof e.id === 'number' ? this.subscriptions.acknowledged(e.id) : undefined
+        if (p && typeof e.id === 'number')
           this.emit('subscribed', { connectionId, socketId, id: e.id, streams: p.streams.length })
-        }
         return 'control'
       }
       case 'control_error': {
-        const p = typeof e.id === 'number' ? this.pending.get(e.id) : undefined
-        if (typeof e.id === 'number') this.pending.delete(e.id)
         this.opts.onEvent(e, { connectionId, socketId, stream: null })
+        // An error without our id (e.g. `"id": null`) cannot be matched to a request; it is surfaced only.
+        const id = typeof e.id === 'number' ? e.id : null
+        const p = id === null ? undefined : this.subscriptions.request(id)
         this.emit('control_error', {
           connectionId,
           socketId,
@@ -225,6 +223,7 @@ export class BinanceFeed extends TypedEmitter<BinanceFeedEvents> {
           msg: e.msg,
           streams: p?.streams ?? null,
         })
+        if (id !== null) this.subscriptions.refused(id, e.code, e.msg)
         return 'control'
       }
     }
@@ -254,7 +253,7 @@ export class BinanceFeed extends TypedEmitter<BinanceFeedEvents> {
     )
     conn.on('reconnecting', (e) => this.emit('reconnecting', { connectionId, ...e }))
     conn.on('close', (e) => {
-      for (const [reqId, p] of this.pending) if (p.socketId === e.socketId) this.pending.delete(reqId)
+      this.subscriptions.socketClosed(e.socketId)
       this.emit('close', { connectionId, ...e })
     })
     conn.on('rotating', (e) => this.emit('rotating', { connectionId, ...e }))

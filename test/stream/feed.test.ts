@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { afterEach, describe, test } from 'node:test'
-import { type BinanceFeedOptions, createBinanceFeed } from '../../src/binance/feed.ts'
+import { type BinanceFeedEvents, type BinanceFeedOptions, createBinanceFeed } from '../../src/binance/feed.ts'
 import type { StreamEvent } from '../../src/core/records.ts'
 import { fixtureText } from '../helpers/fixtures.ts'
 import { ManualClock } from '../helpers/manual-clock.ts'
@@ -177,6 +177,97 @@ describe('BinanceFeed', { timeout: 20_000 }, () => {
     const h = await reconnected
     assert.deepEqual(h.resumedAfter, { from: clock.now() - r.delayMs, to: clock.now() })
     assert.ok(events.some((e) => e.event.type === 'control_error'))
+  })
+
+  test('a refused SUBSCRIBE is sent again on the same socket after a jittered delay', async () => {
+    const { clock, srv, feed } = await setup(['BTCUSDT', 'ETHUSDT'], { maxUrlLength: 60 })
+    let refuse = true
+    srv.onConnection = (s) =>
+      s.ws.on('message', (d) => {
+        const m = JSON.parse(d.toString())
+        const reply = refuse
+          ? { error: { code: 2, msg: 'Invalid request: try later' }, id: m.id }
+          : { result: null, id: m.id }
+        refuse = false
+        s.ws.send(JSON.stringify(reply))
+      })
+    const retry = nextEvent(feed, 'subscribe_retry')
+    const subscribed = nextEvent(feed, 'subscribed')
+    feed.start()
+    const r = await retry
+    assert.equal(r.attempt, 1)
+    assert.equal(r.action, 'resend')
+    assert.equal(r.delayMs, 900, '1 s less 10 % (random() = 0.5)')
+    assert.equal(r.code, 2)
+    const first = JSON.parse(srv.socket(0).received[0]?.data ?? '{}')
+    assert.deepEqual(r.streams, first.params)
+    clock.advance(r.delayMs - 1)
+    assert.equal(feed.status()[0]?.pendingSubscriptions, 0, 'not sent again before the delay')
+    clock.advance(1)
+    assert.equal(feed.status()[0]?.pendingSubscriptions, 1)
+    const ack = await subscribed
+    const texts = srv
+      .socket(0)
+      .received.filter((x) => x.kind === 'text')
+      .map((x) => JSON.parse(x.data))
+    assert.equal(texts.length, 2)
+    assert.deepEqual(texts[1].params, first.params)
+    assert.notEqual(texts[1].id, first.id)
+    assert.equal(ack.id, texts[1].id)
+    assert.equal(ack.socketId, r.socketId)
+    assert.equal(srv.sockets.length, 1, 'same socket')
+    assert.equal(feed.status()[0]?.pendingSubscriptions, 0)
+  })
+
+  test('a SUBSCRIBE refused again and again replaces the socket every third time', async () => {
+    const { clock, srv, feed } = await setup(['BTCUSDT', 'ETHUSDT'], { maxUrlLength: 60 })
+    let refuse = true
+    srv.onConnection = (s) => {
+      s.ws.send(klineFrame('BTCUSDT'))
+      s.ws.on('message', (d) => {
+        const m = JSON.parse(d.toString())
+        const reply = refuse
+          ? { error: { code: 2, msg: 'Invalid request' }, id: m.id }
+          : { result: null, id: m.id }
+        s.ws.send(JSON.stringify(reply))
+      })
+    }
+    const retries: BinanceFeedEvents['subscribe_retry'][] = []
+    const seen = new Conditions()
+    feed.on('subscribe_retry', (e) => {
+      retries.push(e)
+      seen.note('retry')
+    })
+    const rotating = collect(feed, 'rotating')
+    feed.start()
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      await seen.until(() => retries.length >= attempt)
+      const r = retries[attempt - 1]
+      assert.equal(r?.attempt, attempt)
+      assert.equal(r?.action, attempt === 3 ? 'replace' : 'resend')
+      assert.equal(r?.socketId, 'binance-0#1')
+      clock.advance(r?.delayMs ?? 0)
+    }
+    await srv.connectionCount(2)
+    await srv.closedSocket(0)
+    assert.deepEqual(
+      rotating.map((x) => x.reason),
+      ['subscribe_failed'],
+    )
+    assert.equal(srv.socket(0).received.filter((x) => x.kind === 'text').length, 3, 'sent, resent twice')
+    // The replacement subscribed afresh and was refused too: the count goes on, and so does the delay.
+    await seen.until(() => retries.length >= 4)
+    const fourth = retries[3]
+    assert.equal(fourth?.attempt, 4)
+    assert.equal(fourth?.action, 'resend')
+    assert.equal(fourth?.socketId, 'binance-0#2')
+    assert.equal(fourth?.delayMs, 7_200)
+    refuse = false
+    const ok = nextEvent(feed, 'subscribed')
+    clock.advance(fourth?.delayMs ?? 0)
+    assert.equal((await ok).socketId, 'binance-0#2')
+    assert.equal(feed.status()[0]?.pendingSubscriptions, 0)
+    assert.equal(feed.status()[0]?.rotations, 1)
   })
 
   test('stop() leaves no timers and no reconnects across all connections', async () => {
