@@ -100,7 +100,7 @@ function decodePayload(v: unknown, receivedAt: number): DecodeResult {
     return { ok: true, event: { type: 'server_shutdown', eventTime, receivedAt }, stream: null }
   }
   if (e === 'bookTicker' || (e === undefined && 'u' in v && 'b' in v)) return decodeBook(v, receivedAt)
-  if ('id' in v && ('result' in v || 'error' in v || 'code' in v)) return decodeControl(v, receivedAt)
+  if (isControlReply(v)) return decodeControl(v, receivedAt)
   return reject(
     'unknown_shape',
     typeof e === 'string' ? `event ${e.slice(0, 40)}` : Object.keys(v).slice(0, 6).join(','),
@@ -215,9 +215,22 @@ function controlId(v: unknown): number | string | null | undefined {
   return undefined
 }
 
+/**
+ * A reply to a control request. Results always echo the request id; errors may
+ * not: Binance's own error table shows most of them without `id` (the request
+ * could not be read far enough to have one) and on the wire an unparsable
+ * request gets `"id": null`. So an error is recognised by its `error` object or
+ * its top-level `code` + `msg`, with or without `id`.
+ */
+function isControlReply(v: Obj): boolean {
+  if ('id' in v) return 'result' in v || 'error' in v || 'code' in v
+  return 'error' in v || ('code' in v && 'msg' in v)
+}
+
 function decodeControl(v: Obj, receivedAt: number): DecodeResult {
-  const id = controlId(v.id)
+  const id = 'id' in v ? controlId(v.id) : null
   if (id === undefined) return reject('bad_field', 'control.id')
+  if ('error' in v && !isObj(v.error)) return reject('bad_field', 'control.error')
   // On the wire the error is nested under `error`; the docs show it at top level. Accept both.
   const err = isObj(v.error) ? v.error : 'code' in v ? v : undefined
   if (err !== undefined) {

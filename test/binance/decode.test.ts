@@ -134,6 +134,48 @@ describe('decodeFrame on the shared fixtures', () => {
   })
 })
 
+describe('control errors without a request id', () => {
+  // Most rows of Binance's error table carry no `id` at all (the request may not have been
+  // parsed far enough to have one); they are control errors all the same, with id null.
+  const table = JSON.parse(fixtureText('ws_error_messages_table.doc.json')) as {
+    documented_message: string
+  }[]
+
+  it('every documented error message decodes as a control error', () => {
+    assert.ok(table.length >= 9)
+    for (const row of table) {
+      const text = row.documented_message.replaceAll('%s', '7')
+      const doc = JSON.parse(text) as { code: number; msg: string; id?: number }
+      assert.deepEqual(ok(text).event, {
+        type: 'control_error',
+        id: doc.id ?? null,
+        code: doc.code,
+        msg: doc.msg,
+        receivedAt: RX,
+      })
+    }
+  })
+
+  it('the nested wire form without id decodes too', () => {
+    const observed = JSON.parse(fixtureText('ws_error_invalid_stream.observed.json'))
+    delete observed.id
+    assert.deepEqual(ok(JSON.stringify(observed)).event, {
+      type: 'control_error',
+      id: null,
+      code: 2,
+      msg: 'Invalid request: invalid stream',
+      receivedAt: RX,
+    })
+  })
+
+  it('an error without code or msg is still malformed', () => {
+    for (const text of ['{"error":{"msg":"x"}}', '{"error":{"code":"2","msg":"x"}}', '{"error":"boom"}']) {
+      const r = decodeFrame(text, RX)
+      assert.equal(r.ok, false, text)
+    }
+  })
+})
+
 describe('decodeFrame rejects what is not Binance market data', () => {
   const kline = JSON.parse(fixtureText('binanceus_ws_kline_1m_closed.raw.capture.json'))
 
