@@ -100,6 +100,8 @@ export async function startFeeder(
       BACKFILL_ENABLED: 'false',
       INITIAL_BACKFILL_MINUTES: '0',
       DATA_DIR: dataDir,
+      // glibc allocator tuning (MALLOC_ARENA_MAX…) reaches the feeder, to compare runs with and without.
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MALLOC_'))),
       ...env,
     },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -61,7 +61,7 @@ export async function runSoakBench({ quick }: { quick: boolean }): Promise<Row[]
           ours: `${fmtSample(s, 'MB', 1)}; slope ${fmt(slope(xs, ys), 2)} MB/10 min, last third ${fmt(late, 2)} MB/10 min (${fmt(ys[0] ?? 0, 1)} → ${fmt(ys.at(-1) ?? 0, 1)} MB)`,
           baseline: `CPU ${fmt(cpu * 100, 1)} % of a core; ${fmt(written)} candles written`,
           ratio: '—',
-          goal: '≤ 75 MB, flat (slope ≈ 0)',
+          goal: 'flat: no growth trend (last-third slope ≈ 0)',
           command: `npm run bench -- soak${quick ? ' --quick' : ''}`,
         },
       ]
