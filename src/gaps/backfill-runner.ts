@@ -182,13 +182,21 @@ export class BackfillRunner extends TypedEmitter<BackfillRunnerEvents> {
       }
       if (p.ranges.length === 0 && p.failures === 0) this.pending.delete(symbol)
       this.current = symbol
+      // Set once this step has recorded the gap (gap_detected, webhook): a retry must not record it
+      // again, and a step that failed before recording it must record it on the retry.
+      const step = { announced: range.announced }
       try {
-        const { unsettled, recent } = await this.repair(symbol, range, range.cause, range.announced)
-        const again = (r: MinuteRange): Job => ({ ...r, cause: range.cause, announced: false })
-        // Not yet closed long enough to look at: due the instant it is (not a minute later).
-        if (unsettled) this.requeue(symbol, [again(unsettled)], this.settlesAt(unsettled.from), 0)
-        // Still missing but recent: Binance may not have it yet.
-        if (recent.length > 0) this.requeue(symbol, recent.map(again), this.opts.clock.now() + MINUTE_MS, 0)
+        const { unsettled, recent } = await this.repair(symbol, range, range.cause, step)
+        // Not yet closed long enough to look at (never recorded): due the instant it is.
+        if (unsettled) {
+          const job: Job = { ...unsettled, cause: range.cause, announced: false }
+          this.requeue(symbol, [job], this.settlesAt(unsettled.from), 0)
+        }
+        // Still missing but recent (recorded just now): Binance may not have it yet.
+        if (recent.length > 0) {
+          const jobs = recent.map((r): Job => ({ ...r, cause: range.cause, announced: true }))
+          this.requeue(symbol, jobs, this.opts.clock.now() + MINUTE_MS, 0)
+        }
         // Only if `p` is still this symbol's entry: while the repair ran, `p` may have been
         // dropped and a new entry created for jobs that arrived meanwhile; those must stay.
         if (!unsettled && recent.length === 0 && this.pending.get(symbol) === p && p.ranges.length === 0)
@@ -203,7 +211,12 @@ export class BackfillRunner extends TypedEmitter<BackfillRunnerEvents> {
           Math.round(backoff * (0.5 + 0.5 * (this.opts.random ?? Math.random)())),
         )
         this.emit('job_failed', { symbol, range, error, retryInMs })
-        this.requeue(symbol, [{ ...range, announced: true }], this.opts.clock.now() + retryInMs, failures)
+        this.requeue(
+          symbol,
+          [{ ...range, announced: step.announced }],
+          this.opts.clock.now() + retryInMs,
+          failures,
+        )
       } finally {
         this.current = null
         this.lastCheck = this.opts.clock.now()
@@ -237,7 +250,7 @@ export class BackfillRunner extends TypedEmitter<BackfillRunnerEvents> {
     symbol: string,
     range: MinuteRange,
     cause: GapCause,
-    announced: boolean,
+    step: { announced: boolean },
   ): Promise<{ unsettled: MinuteRange | null; recent: MinuteRange[] }> {
     const { db, market, clock } = this.opts
     const now = clock.now()
@@ -249,6 +262,7 @@ export class BackfillRunner extends TypedEmitter<BackfillRunnerEvents> {
     if (r.to < r.from) return { unsettled, recent: later }
     const missing = await this.missingIn(symbol, r)
     if (missing.length === 0) return { unsettled, recent: later }
+    const announced = step.announced
     for (const m of announced ? [] : missing) {
       await insertQualityLog(db, {
         eventType: 'gap_detected',
@@ -261,8 +275,10 @@ export class BackfillRunner extends TypedEmitter<BackfillRunnerEvents> {
         details: { cause },
       })
     }
-    if (!announced)
+    if (!announced) {
+      step.announced = true
       this.emit('gap_detected', { symbol, ranges: missing, missing: totalMinutes(missing), cause })
+    }
     for (const m of missing) {
       await this.opts.rest.closedCandlesBetween(symbol, m.from, m.to, async (candles) => {
         if (candles.length === 0) return

@@ -49,14 +49,14 @@ async function runnerRig(kind: DbKind, t: TestContext) {
 /** The same runner on a clock that only the test moves. */
 async function manualRig(kind: DbKind, t: TestContext, start: number) {
   const clock = new ManualClock(start)
-  const { tdb, runner } = await rigOn(kind, t, clock)
+  const { sim, tdb, runner } = await rigOn(kind, t, clock)
   const stored = async () => {
     const r = await tdb.db.query<{ open_time: Date }>(
       "SELECT open_time FROM candles_1m WHERE symbol = 'BTCUSDT' ORDER BY open_time",
     )
     return r.rows.map((x) => x.open_time.getTime())
   }
-  return { clock, runner, stored }
+  return { clock, sim, tdb, runner, stored }
 }
 
 for (const kind of pgTargets()) {
@@ -73,6 +73,58 @@ for (const kind of pgTargets()) {
       await runner.idle()
       assert.deepEqual(await stored(), [m(0), m(1), m(2), m(3), m(4), m(6), m(7)])
       assert.equal(runner.pendingJobs(), 0)
+      runner.close()
+    })
+
+    it('a recent minute Binance does not have yet is recorded as a gap once, however often it is retried', async (t) => {
+      const { clock, sim, tdb, runner } = await manualRig(kind, t, m(20))
+      const detected: unknown[] = []
+      runner.on('gap_detected', (e) => detected.push(e))
+      sim.hooks.rest.outage('BTCUSDT', m(17), m(17))
+      runner.enqueue({ symbol: 'BTCUSDT', from: m(17), to: m(17), cause: 'late_close' })
+      await runner.idle()
+      // Retried every minute until it is old enough to be declared unfillable (10 min).
+      for (let i = 1; i <= 12; i++) {
+        clock.advanceTo(m(20 + i))
+        await runner.idle()
+      }
+      const rows = await tdb.db.query<{ event_type: string; n: string }>(
+        'SELECT event_type, count(*)::text AS n FROM data_quality_logs GROUP BY event_type ORDER BY 1',
+      )
+      assert.deepEqual(
+        rows.rows.map((r) => [r.event_type, r.n]),
+        [
+          ['gap_detected', '1'],
+          ['gap_unfillable', '1'],
+        ],
+      )
+      assert.equal(detected.length, 1, 'one gap_detected event (one webhook call)')
+      assert.equal(runner.pendingJobs(), 0)
+      runner.close()
+    })
+
+    it('a step that fails before recording its gap records it on the retry', async (t) => {
+      const { clock, tdb, runner } = await manualRig(kind, t, m(20))
+      const failures: unknown[] = []
+      runner.on('job_failed', (e) => failures.push(e.error))
+      // The records table is away: the step fails at its first record.
+      await tdb.db.exec('ALTER TABLE data_quality_logs RENAME TO dql_away')
+      runner.enqueue({ symbol: 'BTCUSDT', from: m(10), to: m(12), cause: 'disconnect' })
+      await runner.idle()
+      assert.equal(failures.length, 1)
+      await tdb.db.exec('ALTER TABLE dql_away RENAME TO data_quality_logs')
+      clock.advance(60_000)
+      await runner.idle()
+      const rows = await tdb.db.query<{ event_type: string; candles_missing: number }>(
+        'SELECT event_type, candles_missing FROM data_quality_logs ORDER BY id',
+      )
+      assert.deepEqual(
+        rows.rows.map((r) => [r.event_type, r.candles_missing]),
+        [
+          ['gap_detected', 3],
+          ['gap_filled', 3],
+        ],
+      )
       runner.close()
     })
 
