@@ -269,7 +269,11 @@ for (const kind of pgTargets()) {
         o.up()
         const second = rig(o.db, tmp.dir)
         second.sink.start()
-        await until('the spool replayed at start', async () => (await countCandles(o.direct)) === cs.length)
+        // The rows are visible when the replay commits; its 'replayed' event follows.
+        await until(
+          'the spool replayed at start',
+          async () => (await countCandles(o.direct)) === cs.length && second.seen.replayed.length > 0,
+        )
         assert.deepEqual((await o.direct.query(ROW_SQL)).rows, sorted(cs))
         // What changed under the features, per symbol, for the app to repair.
         const spans = second.seen.replayed.flatMap((e) => e.spans)
