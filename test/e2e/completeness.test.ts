@@ -52,14 +52,10 @@ for (const kind of pgTargets()) {
       const db1 = first.app.db as Db
       // The window is the 20 minutes closed when the app started (its clock, not the test's);
       // its first recorded range starts it (a minute closed seconds before may be recorded later).
-      // At 60× speed on two loaded cores the app's start can take many simulated minutes: a longer wait.
-      const initialLog = await until(
-        'the initial backfill recorded',
-        async () =>
-          (await qualityEvents(db1, 'gap_detected')).find(
-            (e) => e.symbol === 'ETHUSDT' && e.details.cause === 'initial',
-          ),
-        60_000,
+      const initialLog = await until('the initial backfill recorded', async () =>
+        (await qualityEvents(db1, 'gap_detected')).find(
+          (e) => e.symbol === 'ETHUSDT' && e.details.cause === 'initial',
+        ),
       )
       const windowStart = initialLog.gap_start.getTime()
       const lastClosed = windowStart + 19 * MINUTE_MS
