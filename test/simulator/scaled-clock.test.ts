@@ -22,8 +22,10 @@ test('scaledClock: starts at epoch, timers wait ms/speed real time and see scale
   assert.throws(() => scaledClock(0), RangeError)
 })
 
-test('end to end at 600× speed: the x=true frame arrives and equals simulatedKline', async () => {
-  const clock = scaledClock(600, Date.UTC(2024, 0, 1, 0, 0, 30))
+test('end to end at 120× speed: the x=true frame arrives and equals simulatedKline', async () => {
+  // 55 simulated seconds before the close are ≈ 0.46 s of real time: enough for the socket to open
+  // and forming frames to arrive on a loaded machine (at 600× from :30 it was 50 ms, sometimes too short).
+  const clock = scaledClock(120, Date.UTC(2024, 0, 1, 0, 0, 5))
   const sim = await startSimulator({ clock })
   const c = await TestClient.open(`${sim.wsBase}/btcusdt@kline_1m/btcusdt@bookTicker`)
   try {
