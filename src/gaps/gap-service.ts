@@ -64,6 +64,8 @@ export function createGapService(opts: GapServiceOptions): GapService {
   let windowTimer: TimerHandle | null = null
   let lastCheck: number | null = null
   let stopped = false
+  // The earliest candle the stream delivered per symbol: start() must not mistake it for history.
+  const firstLive = new Map<string, number>()
 
   runner.on('gap_detected', (e) => {
     if (webhook === null || e.cause === 'initial') return
@@ -113,7 +115,12 @@ export function createGapService(opts: GapServiceOptions): GapService {
       const lastClosed = floorMinute(now) - MINUTE_MS
       const windowStart = lastClosed - (opts.initialBackfillMinutes - 1) * MINUTE_MS
       for (const symbol of opts.symbols) {
-        const latest = await latestCandleTime(opts.db, 'spot', symbol)
+        let latest = await latestCandleTime(opts.db, 'spot', symbol)
+        // The stream runs already, and may have stored a symbol's first live candle before
+        // this lookup: what counts is what was stored before it (a new symbol stays new).
+        const live = firstLive.get(symbol)
+        if (latest !== null && live !== undefined && latest >= live)
+          latest = await latestCandleTime(opts.db, 'spot', symbol, live)
         // A restart also re-checks the whole initial window, so a repair that did not
         // finish before a stop is found again.
         const from = latest === null ? windowStart : Math.min(latest + MINUTE_MS, windowStart)
@@ -126,6 +133,8 @@ export function createGapService(opts: GapServiceOptions): GapService {
       timer = clock.setTimeout(tick, checkEveryMs)
     },
     onCandle(c) {
+      const seen = firstLive.get(c.symbol)
+      if (seen === undefined || c.openTime < seen) firstLive.set(c.symbol, c.openTime)
       const gap = detector.onCandle(c.symbol, c.openTime)
       if (gap) runner.enqueue(gap)
     },

@@ -11,6 +11,8 @@ export {
 export interface CandleFilter {
   market?: string
   symbol?: string
+  /** Only candles opening strictly before this time (ms). */
+  beforeMs?: number
 }
 
 function where(filter: CandleFilter, params: unknown[]): string {
@@ -22,6 +24,10 @@ function where(filter: CandleFilter, params: unknown[]): string {
   if (filter.symbol !== undefined) {
     params.push(filter.symbol.toUpperCase())
     parts.push(`symbol = $${params.length}`)
+  }
+  if (filter.beforeMs !== undefined) {
+    params.push(new Date(filter.beforeMs).toISOString())
+    parts.push(`open_time < $${params.length}::timestamptz`)
   }
   return parts.length === 0 ? '' : `WHERE ${parts.join(' AND ')}`
 }
@@ -41,11 +47,13 @@ export async function latestCandleTime(
   db: Queryable,
   market?: string,
   symbol?: string,
+  beforeMs?: number,
 ): Promise<number | null> {
   const params: unknown[] = []
   const filter: CandleFilter = {}
   if (market !== undefined) filter.market = market
   if (symbol !== undefined) filter.symbol = symbol
+  if (beforeMs !== undefined) filter.beforeMs = beforeMs
   const r = await db.query<{ open_time: Date }>(
     `SELECT open_time FROM candles_1m ${where(filter, params)} ORDER BY open_time DESC LIMIT 1`,
     params,

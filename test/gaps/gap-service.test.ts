@@ -11,13 +11,17 @@ import { startSimulator } from '../../src/simulator/server.ts'
 import { buildCandleUpsert } from '../../src/store/candle-sql.ts'
 import { type DbKind, openTestDb, pgTargets } from '../helpers/db.ts'
 import { ManualClock } from '../helpers/manual-clock.ts'
+import { candle } from '../store/candle-fixture.ts'
 
 const T0 = Date.UTC(2024, 0, 1, 12, 0)
 const m = (i: number) => T0 + i * MINUTE_MS
 const THRESHOLD_MS = 15_000
 
-async function rig(kind: DbKind, t: TestContext) {
-  const clock = new ManualClock(m(10) + 30_000)
+type Db = Awaited<ReturnType<typeof openTestDb>>['db']
+
+/** A gap service for BTCUSDT (initial window 10 minutes) on the simulator's REST, its clock at `at`. */
+async function services(kind: DbKind, t: TestContext, at: number) {
+  const clock = new ManualClock(at)
   const sim = await startSimulator({ clock })
   const tdb = await openTestDb(kind)
   const rest = createRestClient({ baseUrl: sim.httpBase, clock, maxRetries: 0 })
@@ -40,19 +44,37 @@ async function rig(kind: DbKind, t: TestContext) {
     await sim.close()
     await tdb.cleanup()
   })
+  return { clock, sim, gaps, db: tdb.db }
+}
+
+async function recorded(db: Db, type: string) {
+  const r = await db.query<{
+    gap_start: Date
+    gap_end: Date
+    candles_missing: number
+    details: { cause: string }
+  }>(
+    'SELECT gap_start, gap_end, candles_missing, details FROM data_quality_logs WHERE event_type = $1 ORDER BY id',
+    [type],
+  )
+  return r.rows.map((x) => ({
+    from: x.gap_start.getTime(),
+    to: x.gap_end.getTime(),
+    missing: x.candles_missing,
+    cause: x.details.cause,
+  }))
+}
+
+async function rig(kind: DbKind, t: TestContext) {
+  const { clock, sim, gaps, db } = await services(kind, t, m(10) + 30_000)
   const rowSource = async (openTime: number) => {
-    const r = await tdb.db.query<{ source: string }>(
+    const r = await db.query<{ source: string }>(
       "SELECT source FROM candles_1m WHERE symbol = 'BTCUSDT' AND open_time = $1",
       [new Date(openTime)],
     )
     return r.rows[0]?.source ?? null
   }
-  const detected = async () => {
-    const r = await tdb.db.query<{ gap_start: Date; details: { cause: string } }>(
-      "SELECT gap_start, details FROM data_quality_logs WHERE event_type = 'gap_detected' ORDER BY id",
-    )
-    return r.rows.map((x) => [x.gap_start.getTime(), x.details.cause])
-  }
+  const detected = async () => (await recorded(db, 'gap_detected')).map((e) => [e.from, e.cause] as const)
   // Minutes 0…9 are stored by the initial backfill; the stream is live from here.
   await gaps.start()
   await gaps.runner.idle()
@@ -90,6 +112,32 @@ for (const kind of pgTargets()) {
       clock.advanceTo(m(11) + THRESHOLD_MS + 10_000)
       await gaps.runner.idle()
       assert.equal(await rowSource(m(10)), 'rest')
+    })
+
+    // Minute 9 closed half a second before the start; its x=true frame came on the new socket
+    // and was stored before the start-up lookup ran. `history` was stored by an earlier run.
+    const startWithLiveMinute9 = async (t: TestContext, history: number[]) => {
+      const { gaps, db } = await services(kind, t, m(10) + 500)
+      if (history.length > 0)
+        await db.query(buildCandleUpsert(history.map((i) => candle({ openTime: m(i), source: 'rest' }))))
+      const live = candle({ openTime: m(9) })
+      gaps.onCandle(live)
+      await db.query(buildCandleUpsert([live]))
+      await gaps.start()
+      await gaps.runner.idle()
+      return recorded(db, 'gap_detected')
+    }
+
+    it('a new symbol stays new when the stream stored its first candle before the start-up lookup', async (t) => {
+      assert.deepEqual(await startWithLiveMinute9(t, []), [
+        { from: m(0), to: m(8), missing: 9, cause: 'initial' },
+      ])
+    })
+
+    it('a symbol with history before the live candles is caught up from its latest stored minute', async (t) => {
+      assert.deepEqual(await startWithLiveMinute9(t, [-5]), [
+        { from: m(-4), to: m(8), missing: 13, cause: 'catch_up' },
+      ])
     })
 
     it('a long outage: the overdue checks and the window after it repair every minute, each reported once', async (t) => {
