@@ -3,8 +3,10 @@
  * closed minute in the range from REST. Only missing minutes are fetched, and
  * each page is committed as it arrives, so a second run (or a run after an
  * interruption) picks up where the last one stopped. Then the feature_cache
- * rows whose windows hold the new candles are rewritten (FEATURE_WINDOWS), so
- * that feature_cache still equals a computation over candles_1m.
+ * rows whose windows hold the new candles are rewritten (FEATURE_WINDOWS), and
+ * those of any candle in the range left without its rows (an earlier run that
+ * stopped before this step), so that feature_cache equals a computation over
+ * candles_1m.
  */
 import { dbOptions } from '../app.ts'
 import { createRestClient } from '../binance/rest-client.ts'
@@ -19,6 +21,7 @@ import { detectGaps } from '../store/candle-queries.ts'
 import { createCandleWriter } from '../store/candle-writer.ts'
 import { type Db, openDb } from '../store/db.ts'
 import { StoreError } from '../store/errors.ts'
+import { readSpansWithoutFeatures } from '../store/feature-sql.ts'
 import { createFeatureWriter } from '../store/feature-writer.ts'
 import { migrate } from '../store/migrate.ts'
 import type { Command } from './args.ts'
@@ -107,6 +110,10 @@ export async function runBackfill(
     await writer.close()
     progress.done()
     try {
+      // Candles an earlier run committed but stopped before giving features are repaired too.
+      changed.push(
+        ...(await readSpansWithoutFeatures(db, 'spot', cmd.symbol, config.featureWindows, from, to)),
+      )
       await rewriteFeatureRows(db, clock, config, logger, cmd.symbol, changed)
     } catch (err) {
       // The backfill's own failure is the one to report; what it committed was still repaired if it could be.

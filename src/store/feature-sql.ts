@@ -122,3 +122,33 @@ export async function readLatestFeatureTimes(
   )
   return new Map(r.rows.map((row) => [row.window_size, row.latest === null ? null : row.latest.getTime()]))
 }
+
+/**
+ * Runs of consecutive stored minutes in [from, to] that lack a feature row for
+ * one of `windowSizes` (a backfill stopped between its candles and its feature
+ * rewrite leaves such candles behind). Each is one index probe per candle.
+ */
+export async function readSpansWithoutFeatures(
+  q: Queryable,
+  market: string,
+  symbol: string,
+  windowSizes: readonly number[],
+  from: number,
+  to: number,
+): Promise<{ from: number; to: number }[]> {
+  const r = await q.query<{ span_from: Date; span_to: Date }>(
+    `SELECT min(open_time) AS span_from, max(open_time) AS span_to FROM (
+       SELECT c.open_time,
+              c.open_time - (row_number() OVER (ORDER BY c.open_time)) * interval '1 minute' AS run
+         FROM candles_1m c
+        WHERE c.market = $1 AND c.symbol = $2
+          AND c.open_time BETWEEN $3::timestamptz AND $4::timestamptz
+          AND (SELECT count(*) FROM feature_cache f
+                WHERE f.market = c.market AND f.symbol = c.symbol AND f.open_time = c.open_time
+                  AND f.window_size = ANY($5::int[])) < cardinality($5::int[])
+     ) lacking
+     GROUP BY run ORDER BY span_from`,
+    [market, symbol, new Date(from).toISOString(), new Date(to).toISOString(), [...new Set(windowSizes)]],
+  )
+  return r.rows.map((row) => ({ from: row.span_from.getTime(), to: row.span_to.getTime() }))
+}
