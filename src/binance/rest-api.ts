@@ -82,6 +82,7 @@ export interface RestClientOptions {
   readonly maxInFlight?: number
   /** A minute counts as closed when closeTime < now − closeGraceMs (default 2 s). */
   readonly closeGraceMs?: number
+  readonly fetchImpl?: typeof fetch
   readonly onEvent?: (e: RestEvent) => void
 }
 

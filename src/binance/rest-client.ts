@@ -4,11 +4,10 @@
  * for all requests at once, jittered exponential backoff on transient failures,
  * every response validated before use. No API key: public data only.
  *
- * Effects live here (HTTP, clock); parsing is in rest-rows.ts and
+ * Effects live here (fetch, clock); parsing is in rest-rows.ts and
  * rest-response.ts, the budget in weight-budget.ts. Emits events, never logs.
  */
 import type { Clock } from '../core/clock.ts'
-import { createHttpClient, HttpBodyError, type HttpClient, type HttpResponse } from '../core/http-client.ts'
 import type { Candle } from '../core/records.ts'
 import { MINUTE_MS } from '../core/records.ts'
 import {
@@ -81,7 +80,7 @@ export class BinanceRestClient implements RestClient {
   private readonly backoffBaseMs: number
   private readonly backoffMaxMs: number
   private readonly closeGraceMs: number
-  private readonly http: HttpClient
+  private readonly fetchImpl: typeof fetch
   private readonly onEvent: ((e: RestEvent) => void) | undefined
   private readonly closer = new AbortController()
   private backoffSleeping = 0
@@ -104,7 +103,7 @@ export class BinanceRestClient implements RestClient {
     this.backoffBaseMs = opts.backoffBaseMs ?? REST_DEFAULTS.backoffBaseMs
     this.backoffMaxMs = opts.backoffMaxMs ?? REST_DEFAULTS.backoffMaxMs
     this.closeGraceMs = opts.closeGraceMs ?? REST_DEFAULTS.closeGraceMs
-    this.http = createHttpClient({ maxSockets: opts.maxInFlight ?? 8 })
+    this.fetchImpl = opts.fetchImpl ?? fetch
     this.onEvent = opts.onEvent
     this.budget = new WeightBudget({
       clock: opts.clock,
@@ -234,7 +233,6 @@ export class BinanceRestClient implements RestClient {
     if (this.closer.signal.aborted) return
     this.closer.abort()
     this.budget.close()
-    this.http.close()
   }
 
   /** One logical call: budget turn, request, validation; retried while the failure is transient. */
@@ -293,23 +291,22 @@ export class BinanceRestClient implements RestClient {
       const url = `${this.base}${PATHS[endpoint]}${qs === '' ? '' : `?${qs}`}`
       const timeout = new AbortController()
       const timer = this.clock.setTimeout(() => timeout.abort(), this.timeoutMs)
-      let res: HttpResponse
+      let res: Response
+      let text: string
       try {
-        res = await this.http.request(url, {
+        res = await this.fetchImpl(url, {
           method: 'GET',
           headers: { accept: 'application/json' },
           signal: AbortSignal.any([timeout.signal, this.closer.signal]),
         })
-        header = parseUsedWeight(res.header('x-mbx-used-weight-1m'))
+        header = parseUsedWeight(res.headers.get('x-mbx-used-weight-1m'))
+        text = await res.text()
       } catch (cause) {
         if (this.closer.signal.aborted) throw new RestError('CLOSED', 'REST client closed', { cause })
         if (timeout.signal.aborted) {
           throw new RestError('TIMEOUT', `${endpoint}: no complete response in ${this.timeoutMs} ms`, {
             cause,
           })
-        }
-        if (cause instanceof HttpBodyError) {
-          throw new RestError('BAD_RESPONSE', `${endpoint}: ${cause.message}`, { cause })
         }
         throw new RestError('NETWORK', `${endpoint}: ${networkDetail(cause)}`, { cause })
       } finally {
@@ -327,9 +324,9 @@ export class BinanceRestClient implements RestClient {
       })
       const raw = {
         status: res.status,
-        contentType: res.header('content-type') ?? '',
-        text: res.text,
-        retryAfter: res.header('retry-after'),
+        contentType: res.headers.get('content-type') ?? '',
+        text,
+        retryAfter: res.headers.get('retry-after'),
       }
       try {
         return { body: interpretResponse(raw, receivedAt), receivedAt }
@@ -391,7 +388,8 @@ export class BinanceRestClient implements RestClient {
 }
 
 function networkDetail(e: unknown): string {
-  const code = (e as { code?: unknown } | null)?.code
+  const cause = (e as { cause?: unknown } | null)?.cause
+  const code = (cause as { code?: unknown } | null)?.code
   const msg = e instanceof Error ? e.message : String(e)
   return typeof code === 'string' ? `${code} (${msg})` : msg
 }

@@ -5,7 +5,6 @@
  * are retried a few times, and anything dropped is reported.
  */
 import type { Clock } from '../core/clock.ts'
-import { createHttpClient } from '../core/http-client.ts'
 
 export interface GapNotice {
   readonly symbol: string
@@ -27,6 +26,7 @@ export interface GapWebhookOptions {
   readonly attempts?: number
   readonly maxQueue?: number
   readonly onEvent?: (e: WebhookEvent) => void
+  readonly fetchImpl?: typeof fetch
 }
 
 export interface GapWebhook {
@@ -40,7 +40,7 @@ export function createGapWebhook(opts: GapWebhookOptions): GapWebhook {
   const timeoutMs = opts.timeoutMs ?? 5_000
   const attempts = opts.attempts ?? 3
   const maxQueue = opts.maxQueue ?? 1_000
-  const http = createHttpClient({ maxSockets: 1 })
+  const doFetch = opts.fetchImpl ?? fetch
   const queue: GapNotice[] = []
   let running = false
   let closed = false
@@ -55,14 +55,14 @@ export function createGapWebhook(opts: GapWebhookOptions): GapWebhook {
       const ac = new AbortController()
       const timer = opts.clock.setTimeout(() => ac.abort(), timeoutMs)
       try {
-        const res = await http.request(opts.url, {
+        const res = await doFetch(opts.url, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify(n),
           signal: ac.signal,
-          readBody: false,
         })
-        if (res.status >= 200 && res.status < 300) {
+        await res.body?.cancel()
+        if (res.ok) {
           emit({ type: 'delivered', notice: n, attempts: attempt })
           return
         }
@@ -84,7 +84,6 @@ export function createGapWebhook(opts: GapWebhookOptions): GapWebhook {
       for (let n = queue.shift(); n !== undefined; n = queue.shift()) await deliver(n)
     } finally {
       running = false
-      if (closed) http.close()
       const w = idleWaiters
       idleWaiters = []
       for (const f of w) f()
@@ -103,8 +102,6 @@ export function createGapWebhook(opts: GapWebhookOptions): GapWebhook {
     close() {
       closed = true
       for (const n of queue.splice(0)) emit({ type: 'dropped', notice: n, reason: 'closed' })
-      // A delivery in flight finishes (or times out) on its own; only idle sockets go now.
-      if (!running) http.close()
     },
   }
 }
