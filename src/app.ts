@@ -26,6 +26,7 @@ import type { Config } from './config/config.ts'
 import { ConfigError, describeDatabase } from './config/config.ts'
 import { type Clock, within } from './core/clock.ts'
 import type { Candle, StreamEvent } from './core/records.ts'
+import { delayFor, SCHEDULES } from './core/retry.ts'
 import { createFeatureEngine, type FeatureEngine } from './features/feature-engine.ts'
 import { createGapService, type GapService } from './gaps/gap-service.ts'
 import { type HealthSnapshot, healthBody, readiness } from './health/health.ts'
@@ -87,8 +88,6 @@ const SPOOL_REPLAY_MS = 5_000
 const MAX_PENDING_QUALITY = 1_000
 const COUNT_CACHE_MS = 15_000
 const DAY_MS = 86_400_000
-/** Waiting for an unreachable database at start: 1 s, 2 s, 4 s … at most this long between tries. */
-const DB_START_RETRY_MAX_MS = 30_000
 /** From this attempt on (about a minute of waiting) the wait is logged as an error. */
 const DB_START_LOUD_AFTER = 6
 
@@ -162,10 +161,7 @@ export function createApp(deps: AppDeps): App {
         await opened?.close().catch(() => {})
         // Only a real PostgreSQL that cannot be reached is waited for; PGlite's errors are final.
         if (config.database.kind !== 'postgres' || !isConnectionFailure(err) || startCancelled) throw err
-        const delayMs = Math.round(
-          Math.min(DB_START_RETRY_MAX_MS, 1_000 * 2 ** (attempt - 1)) *
-            (0.8 + 0.2 * (deps.random ?? Math.random)()),
-        )
+        const delayMs = delayFor(SCHEDULES['db.start'], attempt, deps.random ?? Math.random)
         // Loud once it lasts: a wrong host looks the same as a database still starting.
         logger[attempt >= DB_START_LOUD_AFTER ? 'error' : 'warn'](
           { code: 'DB_UNAVAILABLE_AT_START', attempt, retry_in_ms: delayMs, err },

@@ -2,8 +2,10 @@
  * The REST client's contract: what the backfill orchestrator codes against
  * (RestClient), its options, defaults and events. Implementation: rest-client.ts.
  */
+
 import type { Clock } from '../core/clock.ts'
 import type { Candle } from '../core/records.ts'
+import { SCHEDULES } from '../core/retry.ts'
 import type { RestErrorCode } from './rest-errors.ts'
 import type { KlinePage, RowRejection } from './rest-rows.ts'
 import type { BudgetWait } from './weight-budget.ts'
@@ -89,13 +91,11 @@ export interface RestClientOptions {
 export const REST_DEFAULTS = Object.freeze({
   timeoutMs: 10_000,
   maxRetries: 5,
-  backoffBaseMs: 500,
-  backoffMaxMs: 30_000,
+  backoffBaseMs: SCHEDULES['rest.request'].baseMs,
+  backoffMaxMs: SCHEDULES['rest.request'].maxMs,
   closeGraceMs: 2_000,
   /** 418 without Retry-After: the shortest documented ban. */
   banFallbackMs: 2 * 60_000,
-  pauseJitterMinMs: 500,
-  pauseJitterSpreadMs: 1_500,
   pageLimit: 1000,
 })
 

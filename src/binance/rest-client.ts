@@ -10,6 +10,7 @@
 import type { Clock } from '../core/clock.ts'
 import type { Candle } from '../core/records.ts'
 import { MINUTE_MS } from '../core/records.ts'
+import { delayFor, offsetJitter, SCHEDULES, schedule } from '../core/retry.ts'
 import {
   type BackfillResult,
   ENDPOINT_WEIGHTS,
@@ -59,10 +60,6 @@ function checkTime(name: string, v: number | undefined): void {
   if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) {
     throw new RestError('INVALID_ARGUMENT', `${name} must be a non-negative integer (ms), got ${v}`)
   }
-}
-
-function clamp01(x: number): number {
-  return Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0.5
 }
 
 interface Answer {
@@ -270,8 +267,8 @@ export class BinanceRestClient implements RestClient {
 
   /** Equal jitter: [nominal/2, nominal), nominal = base·2^(attempt−1) capped. */
   private backoff(attempt: number): number {
-    const nominal = Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** Math.min(attempt - 1, 30))
-    return Math.round(nominal / 2 + (clamp01(this.random()) * nominal) / 2)
+    const s = schedule('rest.request', { baseMs: this.backoffBaseMs, maxMs: this.backoffMaxMs })
+    return delayFor(s, attempt, this.random)
   }
 
   private async send(endpoint: RestEndpoint, params: URLSearchParams, attempt: number): Promise<Answer> {
@@ -346,8 +343,7 @@ export class BinanceRestClient implements RestClient {
     const nextWindow = (Math.floor(now / WINDOW_MS) + 1) * WINDOW_MS - now
     const retryAfterMs =
       parseRetryAfter(retryAfter, now) ?? (is418 ? REST_DEFAULTS.banFallbackMs : nextWindow)
-    const jitter =
-      REST_DEFAULTS.pauseJitterMinMs + Math.floor(clamp01(this.random()) * REST_DEFAULTS.pauseJitterSpreadMs)
+    const jitter = offsetJitter(SCHEDULES['rest.pause'], this.random)
     const pausedUntil = now + retryAfterMs + jitter
     this.budget.pause(pausedUntil, is418 ? 418 : 429)
     this.emit({

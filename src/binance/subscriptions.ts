@@ -8,7 +8,7 @@
  * logs: the feed turns `onRetry` into an event.
  */
 import type { Clock, TimerHandle } from '../core/clock.ts'
-import { type BackoffOptions, backoffDelay } from '../stream/backoff.ts'
+import { delayFor, type ExponentialSchedule, SCHEDULES } from '../core/retry.ts'
 import type { SocketSender } from '../stream/connection-options.ts'
 
 export interface PendingRequest {
@@ -37,15 +37,9 @@ export interface SubscriptionsOptions {
   readonly onRetry: (e: SubscribeRetry) => void
   /** Replace the socket: open a new one (which subscribes afresh), then close this one. */
   readonly replace: (connectionId: string, socketId: string) => void
-  readonly backoff?: BackoffOptions
+  readonly backoff?: ExponentialSchedule
 }
 
-/** 1 s, 2 s, 4 s, … up to a minute: a stream Binance keeps refusing is retried, slowly, and stays visible. */
-export const SUBSCRIBE_RETRY_BACKOFF: BackoffOptions = Object.freeze({
-  baseMs: 1_000,
-  maxMs: 60_000,
-  jitter: 0.2,
-})
 /** Every this many refusals in a row, the socket is replaced rather than asked again. */
 export const REPLACE_EVERY = 3
 
@@ -91,7 +85,7 @@ export class Subscriptions {
     this.pending.delete(id)
     const attempt = (this.refusals.get(key(p)) ?? 0) + 1
     this.refusals.set(key(p), attempt)
-    const delayMs = backoffDelay(attempt, this.opts.random, this.opts.backoff ?? SUBSCRIBE_RETRY_BACKOFF)
+    const delayMs = delayFor(this.opts.backoff ?? SCHEDULES['stream.subscribe'], attempt, this.opts.random)
     const action = attempt % REPLACE_EVERY === 0 ? 'replace' : 'resend'
     this.opts.onRetry({ ...p, attempt, delayMs, action, code, msg })
     this.schedule(p.socketId, delayMs, () => {

@@ -13,6 +13,7 @@
  * answer has not come back yet.
  */
 import type { Clock, TimerHandle } from '../core/clock.ts'
+import { offsetJitter, SCHEDULES } from '../core/retry.ts'
 import { RestError } from './rest-errors.ts'
 
 export const WINDOW_MS = 60_000
@@ -47,8 +48,8 @@ export const BUDGET_DEFAULTS = Object.freeze({
   safetyFraction: 0.8,
   maxInFlight: 4,
   maxPauseWaitMs: 10 * 60_000,
-  windowJitterMinMs: 1_000,
-  windowJitterSpreadMs: 2_000,
+  windowJitterMinMs: SCHEDULES['rest.window'].minMs,
+  windowJitterSpreadMs: SCHEDULES['rest.window'].spreadMs,
 })
 
 /** Handed out by `acquire`, given back exactly once by `release`. */
@@ -219,7 +220,7 @@ export class WeightBudget {
       if (used + weight > this.safeLimit && used > 0) {
         const nextWindow = (this.window + 1) * WINDOW_MS
         const waitMs =
-          nextWindow - now + this.jitterMin + Math.floor(clamp01(this.random()) * this.jitterSpread)
+          nextWindow - now + offsetJitter({ minMs: this.jitterMin, spreadMs: this.jitterSpread }, this.random)
         this.notifyWait('weight', waitMs, weight)
         await this.sleep(waitMs)
         continue
@@ -261,8 +262,4 @@ export class WeightBudget {
 
 function closedError(): RestError {
   return new RestError('CLOSED', 'REST client closed')
-}
-
-function clamp01(x: number): number {
-  return Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0.5
 }

@@ -12,8 +12,8 @@
 
 import type { Clock, TimerHandle } from '../core/clock.ts'
 import { type Candle, type Market, MINUTE_MS } from '../core/records.ts'
+import { retry, schedule } from '../core/retry.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
-import { backoffMs } from '../store/batch-retry.ts'
 import { latestCandleTime } from '../store/candle-queries.ts'
 import type { Db } from '../store/db.ts'
 import { isTransientDbError } from '../store/errors.ts'
@@ -281,17 +281,15 @@ class LiveFeatureEngine extends TypedEmitter<Events> implements FeatureEngine {
     return out.sort((a, b) => a.openTime - b.openTime)
   }
 
-  private async withRetries<T>(fn: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn()
-      } catch (error) {
-        if (!isTransientDbError(error) || attempt > this.opts.maxRetries) throw error
-        const delayMs = backoffMs(attempt, this.opts)
-        this.emit('retry', { attempt, delayMs, error })
-        await new Promise<void>((resolve) => this.opts.clock.setTimeout(resolve, delayMs))
-      }
-    }
+  private withRetries<T>(fn: () => Promise<T>): Promise<T> {
+    return retry(fn, {
+      schedule: schedule('db.write', { baseMs: this.opts.retryBaseMs, maxMs: this.opts.retryMaxMs }),
+      clock: this.opts.clock,
+      random: this.opts.random ?? Math.random,
+      maxRetries: this.opts.maxRetries,
+      retryable: isTransientDbError,
+      onRetry: (info) => this.emit('retry', info),
+    })
   }
 }
 

@@ -14,6 +14,7 @@ import { isRestError } from '../binance/rest-errors.ts'
 import type { Clock, TimerHandle } from '../core/clock.ts'
 import type { Candle } from '../core/records.ts'
 import { MINUTE_MS } from '../core/records.ts'
+import { delayFor, SCHEDULES } from '../core/retry.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import { detectGaps, insertQualityLog } from '../store/candle-queries.ts'
 import type { Queryable } from '../store/db.ts'
@@ -87,8 +88,6 @@ function addJobs(queued: readonly Job[], incoming: readonly Job[]): Job[] {
 const DEFAULT_UNFILLABLE_AFTER_MS = 10 * MINUTE_MS
 const DEFAULT_SETTLE_MS = 5_000
 const MAX_JOB_MINUTES = 7 * 1440
-const RETRY_BASE_MS = 15_000
-const RETRY_MAX_MS = 10 * MINUTE_MS
 
 export class BackfillRunner extends TypedEmitter<BackfillRunnerEvents> {
   private readonly opts: BackfillRunnerOptions
@@ -205,10 +204,9 @@ export class BackfillRunner extends TypedEmitter<BackfillRunnerEvents> {
       } catch (error) {
         const failures = p.failures + 1
         const hinted = isRestError(error) ? (error.retryAfterMs ?? 0) : 0
-        const backoff = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (failures - 1))
         const retryInMs = Math.max(
           hinted,
-          Math.round(backoff * (0.5 + 0.5 * (this.opts.random ?? Math.random)())),
+          delayFor(SCHEDULES['gaps.backfill'], failures, this.opts.random ?? Math.random),
         )
         this.emit('job_failed', { symbol, range, error, retryInMs })
         this.requeue(

@@ -56,6 +56,7 @@ export function createGapService(opts: GapServiceOptions): GapService {
     ? createGapWebhook({
         url: opts.webhookUrl,
         clock,
+        ...(opts.random ? { random: opts.random } : {}),
         ...(opts.onWebhookEvent ? { onEvent: opts.onWebhookEvent } : {}),
       })
     : null

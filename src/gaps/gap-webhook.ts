@@ -5,6 +5,7 @@
  * are retried a few times, and anything dropped is reported.
  */
 import type { Clock } from '../core/clock.ts'
+import { delayFor, SCHEDULES } from '../core/retry.ts'
 
 export interface GapNotice {
   readonly symbol: string
@@ -27,6 +28,7 @@ export interface GapWebhookOptions {
   readonly maxQueue?: number
   readonly onEvent?: (e: WebhookEvent) => void
   readonly fetchImpl?: typeof fetch
+  readonly random?: () => number
 }
 
 export interface GapWebhook {
@@ -41,6 +43,7 @@ export function createGapWebhook(opts: GapWebhookOptions): GapWebhook {
   const attempts = opts.attempts ?? 3
   const maxQueue = opts.maxQueue ?? 1_000
   const doFetch = opts.fetchImpl ?? fetch
+  const random = opts.random ?? Math.random
   const queue: GapNotice[] = []
   let running = false
   let closed = false
@@ -73,7 +76,7 @@ export function createGapWebhook(opts: GapWebhookOptions): GapWebhook {
         timer.cancel()
       }
       if (closed) break
-      if (attempt < attempts) await sleep(500 * 2 ** (attempt - 1))
+      if (attempt < attempts) await sleep(delayFor(SCHEDULES['gaps.webhook'], attempt, random))
     }
     emit({ type: 'failed', notice: n, attempts, error: lastError })
   }

@@ -23,6 +23,7 @@
  */
 import { type Clock, type TimerHandle, within } from '../core/clock.ts'
 import type { Candle } from '../core/records.ts'
+import { delayFor, schedule } from '../core/retry.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import { candleKey } from '../store/candle-sql.ts'
 import type { CandleWriter } from '../store/candle-writer.ts'
@@ -72,7 +73,6 @@ export interface SinkCloseResult {
   readonly timedOut: boolean
 }
 
-const MAX_BACKOFF_FACTOR = 8
 /** Candles per spool record: large batches are split so a nearly full spool still takes part of them. */
 const SPOOL_RECORD_CANDLES = 1_000
 
@@ -298,8 +298,12 @@ export class DurableSink extends TypedEmitter<DurableSinkEvents> {
   private schedule(): void {
     if (this.closing || !this.started || this.timer !== null || this.replaying !== null) return
     if (this.opts.spool.records === 0 && this.held.length === 0) return
-    const factor = Math.min(MAX_BACKOFF_FACTOR, 2 ** this.failures)
-    const delay = Math.round(this.opts.replayIntervalMs * factor * (0.5 + this.random()))
+    const base = this.opts.replayIntervalMs
+    const delay = delayFor(
+      schedule('spool.replay', { baseMs: base, maxMs: 8 * base }),
+      this.failures + 1,
+      this.random,
+    )
     this.timer = this.opts.clock.setTimeout(() => {
       this.timer = null
       void this.replayNow()

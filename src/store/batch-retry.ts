@@ -7,15 +7,16 @@
  * about the database, not the rows: the whole batch fails at once, for the
  * caller to keep (spool, retry later) rather than reject.
  */
+import { delayFor, schedule } from '../core/retry.ts'
 import { isRowRejection, isTransientDbError } from './errors.ts'
 
-/** Jittered exponential backoff: base·2^(attempt−1), capped, times a factor in [0.5, 1). */
+/** The `db.write` schedule (tests shorten it with retryBaseMs / retryMaxMs). */
 export function backoffMs(
   attempt: number,
   opts: { retryBaseMs?: number; retryMaxMs?: number; random?: () => number },
 ): number {
-  const ceiling = Math.min(opts.retryMaxMs ?? 5_000, (opts.retryBaseMs ?? 100) * 2 ** (attempt - 1))
-  return Math.round(ceiling * (0.5 + 0.5 * (opts.random ?? Math.random)()))
+  const s = schedule('db.write', { baseMs: opts.retryBaseMs, maxMs: opts.retryMaxMs })
+  return delayFor(s, attempt, opts.random ?? Math.random)
 }
 
 export interface RetryingWrite<T> {

@@ -20,6 +20,7 @@
  */
 
 import type { Clock, TimerHandle } from '../core/clock.ts'
+import { delayFor, schedule } from '../core/retry.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import { type FeatureRow, featureKey } from '../features/feature-row.ts'
 import { backoffMs, writeWithRetries } from './batch-retry.ts'
@@ -89,7 +90,6 @@ export function createFeatureWriter(opts: FeatureWriterOptions): FeatureWriter {
 }
 
 /** The longest a kept row waits between two tries. */
-const RETRY_LATER_MAX_MS = 60_000
 /** About 100 MB of rows: 100 symbols × 3 windows for 11 hours of outage. */
 const DEFAULT_MAX_KEPT_ROWS = 200_000
 
@@ -323,8 +323,8 @@ class IntervalFeatureWriter extends TypedEmitter<Events> implements FeatureWrite
     if (this.closed) return 0
     if (this.keptTimer === null) {
       this.laterRound++
-      const ceiling = Math.min(RETRY_LATER_MAX_MS, this.opts.intervalMs * 2 ** (this.laterRound - 1))
-      const delay = Math.round(ceiling * (0.5 + 0.5 * (this.opts.random ?? Math.random)()))
+      const later = schedule('db.features_later', { baseMs: this.opts.intervalMs })
+      const delay = delayFor(later, this.laterRound, this.opts.random ?? Math.random)
       this.keptRetryAt = now + delay
       this.keptTimer = this.opts.clock.setTimeout(() => {
         this.keptTimer = null

@@ -10,7 +10,7 @@
 import type { IncomingMessage } from 'node:http'
 import WebSocket from 'ws'
 import type { Clock, TimerHandle } from '../core/clock.ts'
-import { jitterAround } from './backoff.ts'
+import { jitterAround } from '../core/retry.ts'
 import type { EndCause, SocketEnd, SocketHooks, SocketTuning } from './managed-socket-types.ts'
 import { type OutgoingFrame, OutgoingPacer } from './outgoing-pacer.ts'
 
