@@ -3,13 +3,14 @@
  * modules that emit them never log; this is the one place that decides how
  * each is reported.
  */
-import type { BinanceFeed } from './binance/feed.ts'
-import type { RestEvent } from './binance/rest-api.ts'
+
+import type { RestEvent } from './binance/rest/rest-api.ts'
+import type { BinanceFeed } from './binance/ws/feed.ts'
 import type { Clock } from './core/clock.ts'
-import type { FeatureEngine } from './features/feature-engine.ts'
+import { formatRange } from './core/minute-ranges.ts'
+import type { FeatureEngine } from './feature-store/feature-engine.ts'
 import type { GapService } from './gaps/gap-service.ts'
 import type { WebhookEvent } from './gaps/gap-webhook.ts'
-import { formatRange } from './gaps/minute-ranges.ts'
 import type { Logger } from './observability/logger.ts'
 import type { Metrics } from './observability/metrics.ts'
 import type { DurableSink } from './spool/durable-sink.ts'

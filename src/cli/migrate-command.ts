@@ -2,8 +2,8 @@ import { dbOptions } from '../app.ts'
 import type { Config } from '../config/config.ts'
 import { describeDatabase } from '../config/config.ts'
 import type { Logger } from '../observability/logger.ts'
-import { openDb } from '../store/db.ts'
 import { migrate } from '../store/migrate.ts'
+import { openDb } from '../store/open-db.ts'
 
 export async function runMigrate(config: Config, logger: Logger): Promise<number> {
   const db = await openDb(dbOptions(config))

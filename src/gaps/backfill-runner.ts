@@ -9,9 +9,16 @@
  * `gap_unfillable` rows back); events are emitted for logs, metrics and the
  * webhook. Never logs.
  */
-import type { RestClient } from '../binance/rest-api.ts'
-import { isRestError } from '../binance/rest-errors.ts'
+import type { RestClient } from '../binance/rest/rest-api.ts'
+import { isRestError } from '../binance/rest/rest-errors.ts'
 import type { Clock, TimerHandle } from '../core/clock.ts'
+import {
+  floorMinute,
+  type MinuteRange,
+  minutesIn,
+  subtractRanges,
+  totalMinutes,
+} from '../core/minute-ranges.ts'
 import type { Candle } from '../core/records.ts'
 import { MINUTE_MS } from '../core/records.ts'
 import { delayFor, SCHEDULES } from '../core/retry.ts'
@@ -20,7 +27,6 @@ import { detectGaps, insertQualityLog } from '../store/candle-queries.ts'
 import type { Queryable } from '../store/db.ts'
 import { confirmedEmptyRanges } from '../store/gap-queries.ts'
 import type { DetectedGap, GapCause } from './gap-detector.ts'
-import { floorMinute, type MinuteRange, minutesIn, subtractRanges, totalMinutes } from './minute-ranges.ts'
 
 export interface BackfillRunnerOptions {
   readonly db: Queryable

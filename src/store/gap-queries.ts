@@ -1,5 +1,5 @@
 /** Reads about gaps that Binance itself confirmed it has no data for. */
-import type { MinuteRange } from '../gaps/minute-ranges.ts'
+import type { MinuteRange } from '../core/minute-ranges.ts'
 import type { Queryable } from './db.ts'
 
 /**

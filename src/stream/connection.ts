@@ -241,7 +241,7 @@ export class ReconnectingConnection extends TypedEmitter<ConnectionEvents> {
     return socket
   }
 
-  private hooks(rotation: boolean): SocketHooks {
+  private hooks(rotation: boolean): SocketHooks<ManagedSocket> {
     return {
       classify: (text, receivedAt, s) => {
         const kind = this.opts.classify ? this.opts.classify(text, receivedAt, s.id) : 'data'

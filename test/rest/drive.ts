@@ -3,7 +3,7 @@
  * the event loop (setImmediate) until the client is parked on the clock, then
  * move the clock to its next timer.
  */
-import type { RestClient } from '../../src/binance/rest-client.ts'
+import type { RestClient } from '../../src/binance/rest/rest-client.ts'
 import type { ManualClock } from '../helpers/manual-clock.ts'
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))

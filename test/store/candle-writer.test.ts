@@ -12,8 +12,9 @@ import {
   type FlushInfo,
   type RetryInfo,
 } from '../../src/store/candle-writer.ts'
-import { type Db, openDb, type Queryable } from '../../src/store/db.ts'
+import type { Db, Queryable } from '../../src/store/db.ts'
 import { isStoreError, isTransientDbError } from '../../src/store/errors.ts'
+import { openDb } from '../../src/store/open-db.ts'
 import { openTestDb, pgTargets, type TestDb } from '../helpers/db.ts'
 import { ManualClock } from '../helpers/manual-clock.ts'
 import { candle } from './candle-fixture.ts'

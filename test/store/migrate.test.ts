@@ -2,9 +2,9 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, test } from 'node:test'
 import { CANDLE_CONFLICT_CLAUSE } from '../../src/store/candle-sql.ts'
-import { openDb } from '../../src/store/db.ts'
 import { isStoreError } from '../../src/store/errors.ts'
 import { baseMigrations, migrate, timescaleMigrations } from '../../src/store/migrate.ts'
+import { openDb } from '../../src/store/open-db.ts'
 import { openTestDb, pgTargets, withDb } from '../helpers/db.ts'
 
 const DATA_QUALITY_COLUMNS = [

@@ -4,12 +4,12 @@
  * live here (URLs, SUBSCRIBE and its retries, serverShutdown); lifecycle lives
  * in src/stream.
  */
-import type { Clock } from '../core/clock.ts'
-import type { StreamEvent } from '../core/records.ts'
-import { TypedEmitter } from '../core/typed-emitter.ts'
-import { type ConnectionOptions, ReconnectingConnection } from '../stream/connection.ts'
-import type { ConnectionEvents } from '../stream/connection-events.ts'
-import type { MessageKind } from '../stream/managed-socket-types.ts'
+import type { Clock } from '../../core/clock.ts'
+import type { StreamEvent } from '../../core/records.ts'
+import { TypedEmitter } from '../../core/typed-emitter.ts'
+import { type ConnectionOptions, ReconnectingConnection } from '../../stream/connection.ts'
+import type { ConnectionEvents } from '../../stream/connection-events.ts'
+import type { MessageKind } from '../../stream/managed-socket-types.ts'
 import { decodeFrame } from './decode.ts'
 import {
   chunkStreams,

@@ -3,7 +3,7 @@
  * Pure and allocation-light, because it runs once per frame. Hand-written
  * guards instead of a schema library keep it within 2× of JSON.parse.
  */
-import type { BookTickerEvent, KlineEvent, StreamEvent } from '../core/records.ts'
+import type { BookTickerEvent, KlineEvent, StreamEvent } from '../../core/records.ts'
 
 export type DecodeResult =
   | { readonly ok: true; readonly event: StreamEvent; readonly stream: string | null }

@@ -6,13 +6,14 @@
  * candles that exist. Spans are walked in chunks: a year of backfill holds one
  * chunk's candles and rows at a time.
  */
+
+import { candlePoint } from '../core/candle-point.ts'
+import { type MinuteRange, mergeRanges } from '../core/minute-ranges.ts'
 import { type Market, MINUTE_MS } from '../core/records.ts'
-import { type MinuteRange, mergeRanges } from '../gaps/minute-ranges.ts'
+import type { FeatureRow } from '../features/feature-row.ts'
+import { recomputeFeatures } from '../features/recompute.ts'
 import type { Queryable } from '../store/db.ts'
-import { readCandleSpan } from '../store/feature-sql.ts'
-import { candlePoint } from './candle-point.ts'
-import type { FeatureRow } from './feature-row.ts'
-import { recomputeFeatures } from './recompute.ts'
+import { readCandleSpan } from './feature-sql.ts'
 
 export interface FeatureRewriteOptions {
   readonly db: Queryable

@@ -9,8 +9,8 @@
  *   candle sanity rules): that row is rejected and reported, the rest are used.
  * Rows whose minute has not closed yet (closeTime >= now) are neither: skipped.
  */
-import { checkCandleFields } from '../candles/closed-candle.ts'
-import type { Candle, Market } from '../core/records.ts'
+import { checkCandleFields } from '../../candles/closed-candle.ts'
+import type { Candle, Market } from '../../core/records.ts'
 import { RestError } from './rest-errors.ts'
 
 export type RowRejectReason = 'bad_row' | 'bad_field' | 'bad_times' | 'future' | 'impossible_values'

@@ -2,7 +2,7 @@
  * Ranges of minutes, by open time (ms), both ends inclusive. Pure helpers for
  * gap bookkeeping: merge overlapping jobs, subtract what is known, count.
  */
-import { MINUTE_MS } from '../core/records.ts'
+import { MINUTE_MS } from './records.ts'
 
 export interface MinuteRange {
   readonly from: number

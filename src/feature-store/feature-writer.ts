@@ -23,9 +23,9 @@ import type { Clock, TimerHandle } from '../core/clock.ts'
 import { delayFor, schedule } from '../core/retry.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import { type FeatureRow, featureKey } from '../features/feature-row.ts'
-import { backoffMs, writeWithRetries } from './batch-retry.ts'
-import type { Db } from './db.ts'
-import { isRowRejection, isTransientDbError, StoreError } from './errors.ts'
+import { backoffMs, writeWithRetries } from '../store/batch-retry.ts'
+import type { Db } from '../store/db.ts'
+import { isRowRejection, isTransientDbError, StoreError } from '../store/errors.ts'
 import { buildFeatureUpsert } from './feature-sql.ts'
 
 export interface FeatureWriterOptions {

@@ -12,8 +12,8 @@
  * processes on the same IP count too); local accounting covers requests whose
  * answer has not come back yet.
  */
-import type { Clock, TimerHandle } from '../core/clock.ts'
-import { offsetJitter, SCHEDULES } from '../core/retry.ts'
+import type { Clock, TimerHandle } from '../../core/clock.ts'
+import { offsetJitter, SCHEDULES } from '../../core/retry.ts'
 import { RestError } from './rest-errors.ts'
 
 export const WINDOW_MS = 60_000

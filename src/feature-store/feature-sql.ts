@@ -5,11 +5,11 @@
  * text, so the engine parses exactly what it parses live).
  */
 import { createHash } from 'node:crypto'
-import type { CandleValues } from '../features/candle-point.ts'
+import type { CandleValues } from '../core/candle-point.ts'
 import type { FeatureRow } from '../features/feature-row.ts'
 import { featureKey } from '../features/feature-row.ts'
-import type { Queryable } from './db.ts'
-import { type UnnestColumn, unnestInsertSql, unnestParams } from './unnest-insert.ts'
+import type { Queryable } from '../store/db.ts'
+import { type UnnestColumn, unnestInsertSql, unnestParams } from '../store/unnest-insert.ts'
 
 const COLUMNS: readonly UnnestColumn<FeatureRow>[] = [
   { name: 'market', type: 'text', value: (r) => r.market },

@@ -3,9 +3,9 @@
  * (RestClient), its options, defaults and events. Implementation: rest-client.ts.
  */
 
-import type { Clock } from '../core/clock.ts'
-import type { Candle } from '../core/records.ts'
-import { SCHEDULES } from '../core/retry.ts'
+import type { Clock } from '../../core/clock.ts'
+import type { Candle } from '../../core/records.ts'
+import { SCHEDULES } from '../../core/retry.ts'
 import type { RestErrorCode } from './rest-errors.ts'
 import type { KlinePage, RowRejection } from './rest-rows.ts'
 import type { BudgetWait } from './weight-budget.ts'

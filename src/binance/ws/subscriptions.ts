@@ -7,9 +7,9 @@
  * through the socket's pacer, so retries stay within 5 messages/s. Emits, never
  * logs: the feed turns `onRetry` into an event.
  */
-import type { Clock, TimerHandle } from '../core/clock.ts'
-import { delayFor, type ExponentialSchedule, SCHEDULES } from '../core/retry.ts'
-import type { SocketSender } from '../stream/connection-options.ts'
+import type { Clock, TimerHandle } from '../../core/clock.ts'
+import { delayFor, type ExponentialSchedule, SCHEDULES } from '../../core/retry.ts'
+import type { SocketSender } from '../../stream/connection-options.ts'
 
 export interface PendingRequest {
   readonly connectionId: string

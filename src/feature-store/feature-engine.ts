@@ -10,25 +10,25 @@
  * candle (the candle writer is asynchronous too). Never logs: listen to events.
  */
 
+import { type CandlePoint, candlePoint, samePoint } from '../core/candle-point.ts'
 import type { Clock, TimerHandle } from '../core/clock.ts'
 import { type Candle, type Market, MINUTE_MS } from '../core/records.ts'
 import { retry, schedule } from '../core/retry.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
+import type { FeatureRow } from '../features/feature-row.ts'
+import { mergePoints, recomputeFeatures } from '../features/recompute.ts'
+import type { SymbolState } from '../features/symbol-state.ts'
 import { latestCandleTime } from '../store/candle-queries.ts'
 import type { Db } from '../store/db.ts'
 import { isTransientDbError } from '../store/errors.ts'
-import { readCandleSpan, readLatestFeatureTimes } from '../store/feature-sql.ts'
+import { readCandleSpan, readLatestFeatureTimes } from './feature-sql.ts'
 import {
   createFeatureWriter,
   type FeatureFailure,
   type FeatureFlushInfo,
   type FeatureRetryInfo,
   type FeatureWriter,
-} from '../store/feature-writer.ts'
-import { type CandlePoint, candlePoint, samePoint } from './candle-point.ts'
-import type { FeatureRow } from './feature-row.ts'
-import { mergePoints, recomputeFeatures } from './recompute.ts'
-import type { SymbolState } from './symbol-state.ts'
+} from './feature-writer.ts'
 
 export interface FeatureEngineOptions {
   db: Db

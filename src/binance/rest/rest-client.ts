@@ -7,10 +7,10 @@
  * Effects live here (fetch, clock); parsing is in rest-rows.ts and
  * rest-response.ts, the budget in weight-budget.ts. Emits events, never logs.
  */
-import type { Clock } from '../core/clock.ts'
-import type { Candle } from '../core/records.ts'
-import { MINUTE_MS } from '../core/records.ts'
-import { delayFor, offsetJitter, SCHEDULES, schedule } from '../core/retry.ts'
+import type { Clock } from '../../core/clock.ts'
+import type { Candle } from '../../core/records.ts'
+import { MINUTE_MS } from '../../core/records.ts'
+import { delayFor, offsetJitter, SCHEDULES, schedule } from '../../core/retry.ts'
 import {
   type BackfillResult,
   ENDPOINT_WEIGHTS,

@@ -3,8 +3,9 @@
  * Candle or from a candles_1m row read back as text, by the same code, so that
  * live and repaired features agree to the bit.
  */
-import type { Candle } from '../core/records.ts'
+
 import { splitDecimal, toUnits } from './decimal-parts.ts'
+import type { Candle } from './records.ts'
 
 /** What the features read of a candle (Candle fields, or the same columns as text). */
 export type CandleValues = Pick<Candle, 'openTime' | 'close' | 'volume' | 'takerBuyBase' | 'bid' | 'ask'>
