@@ -127,7 +127,6 @@ export function createApp(deps: AppDeps): App {
   let dirLock: DataDirLock | null = null
   let features: FeatureEngine | null = null
   let backfillWriter: CandleWriter | null = null
-  let backfillFailures = 0
   let rest: RestClient | null = null
   let gaps: GapService | null = null
   let recheckTimer: { cancel(): void } | null = null
@@ -378,13 +377,10 @@ export function createApp(deps: AppDeps): App {
 
   /** Commits backfilled candles; throws when the database refused them, so no gap is misjudged. */
   async function writeBackfill(candles: readonly Candle[]): Promise<void> {
-    const w = backfillWriter as CandleWriter
-    const before = backfillFailures
-    for (const c of candles) w.add(c)
-    await w.flush()
-    if (backfillFailures > before)
-      throw new Error(`${backfillFailures - before} backfilled candles could not be written`)
-    for (const c of candles) noteLatest(c)
+    const r = await (backfillWriter as CandleWriter).write(candles)
+    const failed = r.failed.reduce((n, f) => n + f.candles.length, 0)
+    if (failed > 0) throw new Error(`${failed} backfilled candles could not be written`)
+    for (const c of r.written) noteLatest(c)
   }
 
   async function verifySymbols(api: RestClient, atStart: boolean): Promise<void> {
@@ -576,9 +572,6 @@ export function createApp(deps: AppDeps): App {
           ...random,
         })
         wireWriter(backfillWriter, ctx, 'backfill')
-        backfillWriter.on('failed', (info) => {
-          backfillFailures += info.candles.length
-        })
         gaps = createGapService({
           db,
           rest,

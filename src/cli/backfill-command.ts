@@ -67,16 +67,12 @@ export async function runBackfill(
       'backfill starting',
     )
     const progress = createProgress({ total, logger, label: cmd.symbol })
-    let failed = 0
     const writer = createCandleWriter({
       db,
       clock,
       maxBatch: 1000,
       maxWaitMs: 1000,
       maxRetries: config.dbMaxRetries,
-    })
-    writer.on('failed', (info) => {
-      failed += info.candles.length
     })
     // Minutes handed to the candle writer: their features, and those of the minutes after, are stale.
     const changed: MinuteRange[] = []
@@ -87,10 +83,9 @@ export async function runBackfill(
       market: 'spot',
       write: async (candles) => {
         if (candles.length > 0) changed.push(spanOf(candles))
-        const before = failed
-        for (const c of candles) writer.add(c)
-        await writer.flush()
-        if (failed > before) throw new Error(`${failed - before} candles could not be written`)
+        const r = await writer.write(candles)
+        const failed = r.failed.reduce((n, f) => n + f.candles.length, 0)
+        if (failed > 0) throw new Error(`${failed} candles could not be written`)
       },
     })
     let error: unknown = null

@@ -244,9 +244,9 @@ class IntervalFeatureWriter extends TypedEmitter<Events> implements FeatureWrite
   }
 
   /** Writes one batch to the end: success, split, rejection, or deferral. Never throws. */
-  private writeBatch(batch: readonly FeatureRow[], pass: Pass): Promise<void> {
+  private async writeBatch(batch: readonly FeatureRow[], pass: Pass): Promise<void> {
     const started = this.opts.clock.now()
-    return writeWithRetries(batch, {
+    await writeWithRetries(batch, {
       maxRetries: this.opts.maxRetries,
       write: async (rows) => {
         if (pass.blocked !== null) throw NOT_SENT

@@ -13,7 +13,7 @@
  *   to the spool, or back to the writer, as soon as there is room.
  * - Replay runs at start() and then on a jittered timer (injected clock) while
  *   anything is spooled or held, backing off while the database stays away. It
- *   writes straight to the Db with the fill-only upsert (replay-upsert.ts), not
+ *   writes straight to the Db with the fill-only upsert (candle-sql.ts), not
  *   through the writer: a replayed batch is old, so it must never overwrite a
  *   newer row, and the writer's rule is "latest wins". Fill-only also makes
  *   replay commute with live writes, so it runs beside them.
@@ -25,11 +25,11 @@ import { type Clock, type TimerHandle, within } from '../core/clock.ts'
 import type { Candle } from '../core/records.ts'
 import { delayFor, schedule } from '../core/retry.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
-import { candleKey } from '../store/candle-sql.ts'
+import { writeWithRetries } from '../store/batch-retry.ts'
+import { buildCandleUpsert, candleKey } from '../store/candle-sql.ts'
 import type { CandleWriter } from '../store/candle-writer.ts'
 import type { Db } from '../store/db.ts'
 import { isRowRejection } from '../store/errors.ts'
-import { buildReplayUpsert } from './replay-upsert.ts'
 import type { ReplayResult, Spool } from './spool.ts'
 
 export interface DurableSinkOptions {
@@ -279,20 +279,29 @@ export class DurableSink extends TypedEmitter<DurableSinkEvents> {
     }
   }
 
-  /** Rows refused as such are rejected; any other failure stops the replay (the rest stays spooled). */
+  /**
+   * The fill-only upsert, through the writers' one retry-and-bisect: rows refused as such
+   * are rejected; any other failure stops the replay (the rest stays spooled). No retry
+   * here: the replay timer is the retry.
+   */
   private async writeReplay(batch: readonly Candle[]): Promise<void> {
-    try {
-      await this.opts.db.query(buildReplayUpsert(batch))
-    } catch (error) {
-      if (!isRowRejection(error)) throw error
-      if (batch.length === 1) {
-        this.emit('rejected', { candles: batch, error })
-        return
-      }
-      const mid = Math.ceil(batch.length / 2)
-      await this.writeReplay(batch.slice(0, mid))
-      await this.writeReplay(batch.slice(mid))
-    }
+    let stop: { error: unknown } | null = null
+    const r = await writeWithRetries(batch, {
+      maxRetries: 0,
+      write: async (rows) => {
+        if (stop !== null) throw stop.error
+        try {
+          return (await this.opts.db.query(buildCandleUpsert(rows, 'fill'))).rowCount ?? 0
+        } catch (error) {
+          if (!isRowRejection(error)) stop ??= { error }
+          throw error
+        }
+      },
+      sleep: async () => {},
+    })
+    for (const f of r.failed)
+      if (isRowRejection(f.error)) this.emit('rejected', { candles: f.rows, error: f.error })
+    if (stop !== null) throw (stop as { error: unknown }).error
   }
 
   private schedule(): void {

@@ -12,7 +12,7 @@
  * next open detects, reports and cuts off; earlier records are never touched.
  * A new segment's directory entry is fsynced too. The `replayed` marker is not
  * fsynced on purpose: losing it only replays records again, and replay is an
- * idempotent upsert (see replay-upsert.ts).
+ * idempotent fill-only upsert (see store/candle-sql.ts).
  *
  * The caller owns exclusivity: DATA_DIR is locked by the process (data-dir-lock).
  */
