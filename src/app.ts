@@ -36,13 +36,15 @@ import { type Logger, LogRateLimiter } from './observability/logger.ts'
 import { createMetrics, type Metrics } from './observability/metrics.ts'
 import { createDurableSink, type DurableSink } from './spool/durable-sink.ts'
 import { openSpool, type Spool, spoolDir } from './spool/spool.ts'
+import type { AggregateRefresher } from './store/aggregate-refresher.ts'
 import { countCandles, insertQualityLog, type QualityEvent } from './store/candle-queries.ts'
 import { type CandleWriter, createCandleWriter } from './store/candle-writer.ts'
 import { acquireDataDirLock, type DataDirLock } from './store/data-dir-lock.ts'
 import type { Db, DbOptions } from './store/db.ts'
 import { isConnectionFailure, StoreError } from './store/errors.ts'
-import { migrate } from './store/migrate.ts'
+import { type MigrateResult, migrate, type TimescaleStatus } from './store/migrate.ts'
 import { openDb } from './store/open-db.ts'
+import { createRefresher, describeTimescale, noteWrites, reportTimescale } from './timescale-wiring.ts'
 
 export interface AppDeps {
   readonly config: Config
@@ -127,6 +129,8 @@ export function createApp(deps: AppDeps): App {
   let dirLock: DataDirLock | null = null
   let features: FeatureEngine | null = null
   let backfillWriter: CandleWriter | null = null
+  let timescale: TimescaleStatus | null = null
+  let refresher: AggregateRefresher | null = null
   let rest: RestClient | null = null
   let gaps: GapService | null = null
   let recheckTimer: { cancel(): void } | null = null
@@ -150,12 +154,12 @@ export function createApp(deps: AppDeps): App {
    * locked DATA_DIR) is fatal at once. The stream starts only once the store
    * is ready; the catch-up then fetches the minutes that passed meanwhile.
    */
-  async function openStore(): Promise<{ db: Db; applied: string[]; timescale: boolean }> {
+  async function openStore(): Promise<{ db: Db } & MigrateResult> {
     for (let attempt = 1; ; attempt++) {
       let opened: Db | null = null
       try {
         opened = await openDb(dbOptions(config))
-        const m = await migrate(opened)
+        const m = await migrate(opened, { timescale: config.timescale, now: () => clock.now() })
         return { db: opened, ...m }
       } catch (err) {
         await opened?.close().catch(() => {})
@@ -356,6 +360,7 @@ export function createApp(deps: AppDeps): App {
       spoolHeldCandles: sink?.heldCandles ?? 0,
       featuresWarmedUp: features?.warmedUp() ?? false,
       gapCheckLast: gaps?.gapCheckLast() ?? null,
+      timescale: timescale === null ? null : describeTimescale(timescale),
       symbols: [...perSymbol].map(([symbol, s]) => ({
         symbol,
         lastCandleOpenTime: s.last,
@@ -515,10 +520,9 @@ export function createApp(deps: AppDeps): App {
       }
       db = store.db
       dbConnected = true
-      logger.info(
-        { database: describeDatabase(config.database), applied: store.applied, timescale: store.timescale },
-        'database ready',
-      )
+      timescale = store.timescale
+      reportTimescale(logger, config, store)
+      refresher = createRefresher(db, store.timescale, ctx)
       writer = createCandleWriter({
         db,
         clock,
@@ -529,6 +533,7 @@ export function createApp(deps: AppDeps): App {
         ...random,
       })
       wireWriter(writer, ctx, 'live')
+      noteWrites(writer, refresher)
       // The spool lives in DATA_DIR; the embedded database already holds its lock.
       if (config.database.kind === 'postgres') dirLock = acquireDataDirLock(config.dataDir)
       spool = openSpool({
@@ -557,7 +562,10 @@ export function createApp(deps: AppDeps): App {
       // Replayed candles are history the features have not seen (or saw only in memory): repair them.
       const engine = features
       sink.on('replayed', (e) => {
-        for (const s of e.spans) void engine.onHistoryChanged(s.symbol, s.fromOpenTime, s.toOpenTime)
+        for (const s of e.spans) {
+          void engine.onHistoryChanged(s.symbol, s.fromOpenTime, s.toOpenTime)
+          refresher?.note(s.fromOpenTime, s.toOpenTime)
+        }
       })
       sink.start()
       await features.warmUp()
@@ -572,6 +580,7 @@ export function createApp(deps: AppDeps): App {
           ...random,
         })
         wireWriter(backfillWriter, ctx, 'backfill')
+        noteWrites(backfillWriter, refresher)
         gaps = createGapService({
           db,
           rest,
@@ -643,6 +652,7 @@ export function createApp(deps: AppDeps): App {
         spool?.close()
         await features?.close()
         await backfillWriter?.close()
+        await refresher?.close()
         rest?.close()
         await http?.close()
         await db?.close()

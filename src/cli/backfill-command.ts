@@ -25,6 +25,7 @@ import type { Db } from '../store/db.ts'
 import { StoreError } from '../store/errors.ts'
 import { migrate } from '../store/migrate.ts'
 import { openDb } from '../store/open-db.ts'
+import { refreshAggregates } from '../store/timescale-settings.ts'
 import type { Command } from './args.ts'
 import { createProgress } from './progress.ts'
 
@@ -54,7 +55,7 @@ export async function runBackfill(
   const db = await openDb(dbOptions(config))
   const rest = createRestClient({ baseUrl: config.restUrl, clock })
   try {
-    await migrate(db)
+    const schema = await migrate(db, { timescale: config.timescale })
     const before = await detectGaps(db, 'spot', cmd.symbol, from, to + MINUTE_MS)
     const total = before.reduce((n, g) => n + g.missing, 0)
     logger.info(
@@ -105,6 +106,11 @@ export async function runBackfill(
     runner.close()
     await writer.close()
     progress.done()
+    if (schema.timescale.state === 'on' && changed.length > 0) {
+      // History under the aggregates' watermark: their buckets are re-materialised now.
+      const all = changed.reduce((a, b) => ({ from: Math.min(a.from, b.from), to: Math.max(a.to, b.to) }))
+      await refreshAggregates(db, all.from, all.to, clock.now())
+    }
     try {
       // Candles an earlier run committed but stopped before giving features are repaired too.
       changed.push(

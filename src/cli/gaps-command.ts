@@ -49,7 +49,7 @@ export async function runGaps(
   const db = await openDb(dbOptions(config))
   let report: GapReport
   try {
-    await migrate(db)
+    await migrate(db, { timescale: config.timescale })
     const gaps = to < from ? [] : await detectGaps(db, 'spot', cmd.symbol, from, to + MINUTE_MS)
     const missing = gaps.map((g) => ({ from: g.rangeStart, to: g.rangeEnd }))
     const confirmed = missing.length === 0 ? [] : await confirmedEmptyRanges(db, 'spot', cmd.symbol, from, to)

@@ -25,6 +25,20 @@ export type DatabaseConfig =
       readonly idleTimeoutMs: number
     }
 
+export type TimescaleMode = 'auto' | 'on' | 'off'
+
+/** TimescaleDB settings; intervals are canonical PostgreSQL interval text ('7 days'). */
+export interface TimescaleConfig {
+  readonly mode: TimescaleMode
+  readonly compressAfter: string
+  readonly chunkInterval: string
+  /** null: keep everything (the default). */
+  readonly retention1m: string | null
+  readonly retentionAggregates: string | null
+  /** The TimescaleDB variables the environment set (to report them as not applicable elsewhere). */
+  readonly explicit: readonly string[]
+}
+
 export interface Config {
   readonly streamUrl: string
   readonly restUrl: string
@@ -46,6 +60,7 @@ export interface Config {
   readonly logFormat: LogFormat
   readonly shutdownTimeoutMs: number
   readonly spoolMaxBytes: number
+  readonly timescale: TimescaleConfig
 }
 
 /** One line, naming the variable, the problem and a valid example. Never the value of a secret. */
@@ -116,6 +131,57 @@ const symbolList: z.ZodType<string[]> = z
   .refine((l) => l.every((s) => SYMBOL.test(s)), 'symbols are letters and digits only, 2 to 30 characters')
   .transform((l) => [...new Set(l)])
 
+const INTERVAL_UNITS: Readonly<Record<string, string>> = {
+  minute: 'minutes',
+  minutes: 'minutes',
+  min: 'minutes',
+  mins: 'minutes',
+  hour: 'hours',
+  hours: 'hours',
+  h: 'hours',
+  day: 'days',
+  days: 'days',
+  d: 'days',
+  week: 'weeks',
+  weeks: 'weeks',
+  w: 'weeks',
+  month: 'months',
+  months: 'months',
+  mon: 'months',
+  year: 'years',
+  years: 'years',
+  y: 'years',
+}
+
+/**
+ * A positive PostgreSQL interval of one unit ('7 days', '12 hours', '1 year'),
+ * returned in canonical form. `units` limits the accepted units (chunks are fixed-length).
+ */
+const interval = (units: readonly string[]): z.ZodType<string> =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .transform((v) => {
+      const m = /^(\d{1,6})\s*([a-z]+)$/.exec(v)
+      const unit = m ? INTERVAL_UNITS[m[2] as string] : undefined
+      return m && unit !== undefined && units.includes(unit) && Number(m[1]) > 0
+        ? `${Number(m[1])} ${unit}`
+        : ''
+    })
+    .refine((v) => v !== '', `must be a positive interval such as '7 days' (units: ${units.join(', ')})`)
+
+const ALL_UNITS = ['minutes', 'hours', 'days', 'weeks', 'months', 'years'] as const
+const retention: z.ZodType<string | null> = z.union([
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine((v) => v === 'off' || v === 'none')
+    .transform(() => null),
+  interval(ALL_UNITS),
+])
+
 const FIELDS = {
   BINANCE_STREAM_URL: { schema: url(['ws:', 'wss:']), example: 'wss://stream.binance.com:9443/ws' },
   BINANCE_REST_URL: { schema: url(['http:', 'https:']), example: 'https://api.binance.com' },
@@ -171,10 +237,26 @@ const FIELDS = {
   LOG_FORMAT: { schema: z.enum(['json', 'pretty'], { error: 'must be json or pretty' }), example: 'json' },
   SHUTDOWN_TIMEOUT_MS: { schema: int(100, 600_000), example: '10000' },
   SPOOL_MAX_BYTES: { schema: int(1_048_576, Number.MAX_SAFE_INTEGER), example: '536870912' },
+  TIMESCALEDB: {
+    schema: z.enum(['auto', 'on', 'off'], { error: 'must be auto, on or off' }),
+    example: 'auto',
+  },
+  TIMESCALE_COMPRESS_AFTER: { schema: interval(ALL_UNITS), example: '7 days' },
+  TIMESCALE_CHUNK_INTERVAL: { schema: interval(['minutes', 'hours', 'days', 'weeks']), example: '1 day' },
+  RETENTION_1M: { schema: retention, example: '400 days' },
+  RETENTION_AGGREGATES: { schema: retention, example: '5 years' },
 } as const satisfies Record<string, Field<unknown>>
 
 type Name = keyof typeof FIELDS
 type Value<N extends Name> = (typeof FIELDS)[N] extends Field<infer T> ? T : never
+
+const TIMESCALE_VARIABLES = [
+  'TIMESCALEDB',
+  'TIMESCALE_COMPRESS_AFTER',
+  'TIMESCALE_CHUNK_INTERVAL',
+  'RETENTION_1M',
+  'RETENTION_AGGREGATES',
+] as const satisfies readonly Name[]
 
 export const CONFIG_VARIABLES: readonly Name[] = Object.keys(FIELDS) as Name[]
 
@@ -265,6 +347,14 @@ export function loadConfig(env: Env, ctx: ConfigContext = {}): Config {
     logFormat: readOr(env, 'LOG_FORMAT', ctx.isTty ? 'pretty' : 'json'),
     shutdownTimeoutMs: readOr(env, 'SHUTDOWN_TIMEOUT_MS', 10_000),
     spoolMaxBytes: readOr(env, 'SPOOL_MAX_BYTES', 512 * 1024 * 1024),
+    timescale: {
+      mode: readOr(env, 'TIMESCALEDB', 'auto'),
+      compressAfter: readOr(env, 'TIMESCALE_COMPRESS_AFTER', '7 days'),
+      chunkInterval: readOr(env, 'TIMESCALE_CHUNK_INTERVAL', '1 day'),
+      retention1m: read(env, 'RETENTION_1M') ?? null,
+      retentionAggregates: read(env, 'RETENTION_AGGREGATES') ?? null,
+      explicit: TIMESCALE_VARIABLES.filter((n) => env[n] !== undefined && env[n] !== ''),
+    },
   }
   return deepFreeze(config)
 }

@@ -29,6 +29,8 @@ export interface HealthSnapshot {
   readonly spoolHeldCandles: number
   readonly featuresWarmedUp: boolean
   readonly gapCheckLast: number | null
+  /** 'on', 'off' or 'unavailable (reason)'; null before the database is open. */
+  readonly timescale: string | null
   readonly symbols: readonly SymbolSnapshot[]
 }
 
@@ -105,6 +107,7 @@ export function healthBody(s: HealthSnapshot, limits: HealthLimits = DEFAULT_HEA
       spool_held_candles: s.spoolHeldCandles,
       stream_connections: s.streamConnections.total,
       stream_connections_up: s.streamConnections.connected,
+      timescale: s.timescale,
     },
     symbols: Object.fromEntries(
       s.symbols.map((x) => [

@@ -149,6 +149,12 @@ export function createMetrics() {
       help: 'feature_cache rows written',
       registers: [registry],
     }),
+    timescaleBytes: new Gauge({
+      name: 'feeder_timescale_bytes',
+      help: 'TimescaleDB storage by table and aggregate: compressed chunks (after compression) and the rest',
+      labelNames: ['table', 'state'] as const,
+      registers: [registry],
+    }),
     bufferSize: new Gauge({
       name: 'feeder_buffer_candles',
       help: 'Candles waiting to be written',

@@ -3,13 +3,26 @@
  * its own transaction, recorded in `schema_migrations` with a checksum. Re-runs
  * apply nothing; concurrent runs (two processes starting at once) serialise on
  * a transaction-scoped advisory lock and the loser finds the work done.
- * The TimescaleDB files (`migrations/timescale/`) are applied only where the
- * extension is available.
+ * The TimescaleDB files (`migrations/timescale/`) are applied only where
+ * `decideTimescale` says so (TIMESCALEDB=auto|on|off and what the server can
+ * do); then the settings (chunk interval, compression, retention) are brought
+ * to what the configuration says and the aggregates are materialised.
+ * Any failure that is not the server being unreachable is a MIGRATION_FAILED
+ * StoreError naming the migration and the cause.
  */
 import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
+import { ConfigError, type TimescaleConfig } from '../config/config.ts'
 import type { Db, Queryable } from './db.ts'
-import { StoreError } from './errors.ts'
+import { isConnectionFailure, StoreError } from './errors.ts'
+import {
+  decideTimescale,
+  probeTimescale,
+  TIMESCALE_REMEDY,
+  type TimescaleDecision,
+  type TimescaleUnavailable,
+} from './timescale.ts'
+import { applyTimescaleSettings, DEFAULT_TIMESCALE, refreshAllAggregates } from './timescale-settings.ts'
 
 export interface Migration {
   /** e.g. '001_candles_1m' or 'timescale/001_hypertables'. */
@@ -48,14 +61,39 @@ export function timescaleMigrations(): Migration[] {
   return load(TIMESCALE_DIR, 'timescale/')
 }
 
-export async function timescaleAvailable(db: Queryable): Promise<boolean> {
-  const r = await db.query<{ available: boolean }>(
-    "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb') AS available",
-  )
-  return r.rows[0]?.available === true
+/** What the database runs on, as /health and `migrate` report it. */
+export type TimescaleStatus =
+  | { readonly state: 'on'; readonly version: string; readonly keptDespiteOff: boolean }
+  | { readonly state: 'off' }
+  | { readonly state: 'unavailable'; readonly reason: TimescaleUnavailable }
+
+export interface MigrateResult {
+  applied: string[]
+  timescale: TimescaleStatus
+  /** Said once at start (warn): why TimescaleDB is not used although it could be. */
+  warnings: { code: string; message: string }[]
 }
 
-export async function migrate(db: Db): Promise<{ applied: string[]; timescale: boolean }> {
+export interface MigrateOptions {
+  readonly timescale?: TimescaleConfig
+  /** Wall clock for the refresh bound of the aggregates (default Date.now). */
+  readonly now?: () => number
+}
+
+export async function migrate(db: Db, opts: MigrateOptions = {}): Promise<MigrateResult> {
+  const settings = opts.timescale ?? DEFAULT_TIMESCALE
+  try {
+    return await migrateAll(db, settings, opts.now ?? Date.now)
+  } catch (err) {
+    if (err instanceof StoreError || err instanceof ConfigError || isConnectionFailure(err)) throw err
+    throw new StoreError('MIGRATION_FAILED', `schema migration failed: ${describe(err)}`, { cause: err })
+  }
+}
+
+async function migrateAll(db: Db, settings: TimescaleConfig, now: () => number): Promise<MigrateResult> {
+  // Decided first: TIMESCALEDB=on on a server that cannot have it creates nothing.
+  const decision = db.kind === 'pglite' ? null : decideTimescale(await probeTimescale(db), settings.mode)
+  const unused = decision === null || decision.use ? null : notUsed(decision)
   await db.tx(async (q) => {
     await lock(q)
     await q.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -64,13 +102,79 @@ export async function migrate(db: Db): Promise<{ applied: string[]; timescale: b
       applied_at timestamptz NOT NULL DEFAULT now()
     )`)
   })
-  const timescale = await timescaleAvailable(db)
-  const all = timescale ? [...baseMigrations(), ...timescaleMigrations()] : baseMigrations()
   const applied: string[] = []
-  for (const m of all) {
+  for (const m of baseMigrations()) {
     if (await applyOne(db, m)) applied.push(m.version)
   }
-  return { applied, timescale }
+  if (decision === null) return { applied, timescale: { state: 'off' }, warnings: [] }
+  if (unused !== null) return { applied, ...unused }
+  for (const m of timescaleMigrations()) {
+    try {
+      if (await applyOne(db, m)) applied.push(m.version)
+    } catch (err) {
+      // The catalog could not tell (the role may not read shared_preload_libraries) and the
+      // server refused to load the library: the same as a known "not preloaded".
+      if (!mustBePreloaded(err)) throw err
+      return { applied, ...notUsed(decideTimescale(NOT_PRELOADED, settings.mode)) }
+    }
+  }
+  await db.tx(async (q) => {
+    await lock(q)
+    await applyTimescaleSettings(q, settings)
+  })
+  await refreshAllAggregates(db, now(), settings.retention1m)
+  const version = await db.query<{ v: string }>(
+    "SELECT extversion AS v FROM pg_extension WHERE extname = 'timescaledb'",
+  )
+  return {
+    applied,
+    timescale: {
+      state: 'on',
+      version: version.rows[0]?.v ?? '?',
+      keptDespiteOff: decision.use && decision.keptDespiteOff,
+    },
+    warnings: [],
+  }
+}
+
+const NOT_PRELOADED = {
+  created: null,
+  installed: '?',
+  preloaded: false,
+  privileged: true,
+  hypertables: false,
+} as const
+
+/** Why the plain schema is used, or a ConfigError where TIMESCALEDB=on cannot be had. */
+function notUsed(decision: TimescaleDecision): Pick<MigrateResult, 'timescale' | 'warnings'> {
+  if (decision.use) throw new Error('notUsed called for a decision to use TimescaleDB')
+  if (decision.state === 'off') return { timescale: { state: 'off' }, warnings: [] }
+  if (decision.fatal) {
+    throw new ConfigError(
+      'TIMESCALEDB',
+      `is on, but TimescaleDB is ${decision.reason === 'no privilege' ? 'not creatable by this role' : decision.reason} on this server: ${TIMESCALE_REMEDY[decision.reason]}, or set TIMESCALEDB=auto`,
+      'auto',
+    )
+  }
+  return {
+    timescale: { state: 'unavailable', reason: decision.reason },
+    warnings: decision.warning ? [decision.warning] : [],
+  }
+}
+
+/** FATAL XX000 from the extension loader: "extension "timescaledb" must be preloaded". */
+function mustBePreloaded(err: unknown): boolean {
+  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 5; depth++) {
+    if ((e as { routine?: unknown }).routine === 'extension_load_without_preload') return true
+    e = (e as { cause?: unknown }).cause
+  }
+  return false
+}
+
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err)
+  const code = (err as { code?: unknown }).code
+  return typeof code === 'string' ? `${err.message} (${code})` : err.message
 }
 
 async function lock(q: Queryable): Promise<void> {
@@ -104,7 +208,8 @@ async function applyOne(db: Db, m: Migration): Promise<boolean> {
     })
   } catch (err) {
     if (err instanceof StoreError) throw err
-    const detail = err instanceof Error ? err.message : String(err)
-    throw new StoreError('MIGRATION_FAILED', `migration ${m.version} failed: ${detail}`, { cause: err })
+    throw new StoreError('MIGRATION_FAILED', `migration ${m.version} failed: ${describe(err)}`, {
+      cause: err,
+    })
   }
 }

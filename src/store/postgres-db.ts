@@ -72,10 +72,26 @@ class PostgresDb implements Db {
     } catch (err) {
       throw redact(err, this.target)
     }
+    // A checked-out client has no listener of the pool's: a session the server ends between two
+    // statements (FATAL, terminate, a cut) would emit 'error' with nobody listening and kill the
+    // process. The first such error is kept: it carries the server's SQLSTATE, which says more
+    // than the "Connection terminated unexpectedly" that follows it.
+    let lost: Error | undefined
+    const onLost = (err: Error) => {
+      lost ??= err
+    }
+    client.on('error', onLost)
+    const explain = (err: unknown): unknown =>
+      lost !== undefined && lost !== err && isCodeless(err) ? lost : err
     const q: Queryable = {
-      query: <R>(text: string | QuerySpec, params?: unknown[]) => runQuery<R>(client, text, params),
+      query: <R>(text: string | QuerySpec, params?: unknown[]) =>
+        runQuery<R>(client, text, params).catch((err: unknown) => {
+          throw explain(err)
+        }),
       exec: async (sql: string) => {
-        await client.query(sql)
+        await client.query(sql).catch((err: unknown) => {
+          throw explain(err)
+        })
       },
     }
     let broken: Error | undefined
@@ -93,9 +109,10 @@ class PostgresDb implements Db {
         // The connection is gone; make the pool discard it rather than reuse it.
         broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr))
       }
-      throw redact(err, this.target)
+      throw redact(explain(err), this.target)
     } finally {
-      client.release(broken)
+      client.removeListener('error', onLost)
+      client.release(broken ?? lost)
     }
   }
 
@@ -122,6 +139,11 @@ async function runQuery<R>(
   if (params !== undefined && config.values === undefined) config.values = params
   const r = await target.query(config)
   return { rows: r.rows as R[], rowCount: r.rowCount }
+}
+
+/** An error without a SQLSTATE or a Node code: pg's own "Connection terminated…" and the like. */
+function isCodeless(err: unknown): boolean {
+  return !(err instanceof Error) || (err as { code?: unknown }).code === undefined
 }
 
 function isReadTimeout(err: unknown): boolean {

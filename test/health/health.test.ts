@@ -22,6 +22,7 @@ function snap(o: Partial<HealthSnapshot> = {}): HealthSnapshot {
     spoolHeldCandles: 0,
     featuresWarmedUp: true,
     gapCheckLast: null,
+    timescale: null,
     symbols: [{ symbol: 'BTCUSDT', lastCandleOpenTime: NOW - 90_000, candlesProcessed: 3 }],
     ...o,
   }

@@ -101,12 +101,11 @@ export async function withDb<T>(
   }
 }
 
-/** A fresh, empty database on TEST_DATABASE_URL's server. */
-export async function createTestDatabase(): Promise<{
+/** A fresh, empty database on TEST_DATABASE_URL's server (or on `base`'s). */
+export async function createTestDatabase(base = process.env.TEST_DATABASE_URL): Promise<{
   connectionString: string
   cleanup: () => Promise<void>
 }> {
-  const base = process.env.TEST_DATABASE_URL
   if (!base) throw new Error('TEST_DATABASE_URL is not set')
   // Named after the run's own database, so that a run's clean-up drops its databases and no others.
   const runDb = decodeURIComponent(new URL(base).pathname.slice(1))
@@ -121,7 +120,7 @@ export async function createTestDatabase(): Promise<{
   }
 }
 
-async function admin(connectionString: string, sql: string): Promise<void> {
+export async function admin(connectionString: string, sql: string): Promise<void> {
   const client = new pg.Client({ connectionString })
   client.on('error', () => {})
   await client.connect()
