@@ -8,7 +8,7 @@
  * stopped before this step), so that feature_cache equals a computation over
  * candles_1m.
  */
-import { dbOptions } from '../app.ts'
+import { openStore } from '../app/db-supervisor.ts'
 import { createRestClient } from '../binance/rest/rest-client.ts'
 import type { Config } from '../config/config.ts'
 import type { Clock } from '../core/clock.ts'
@@ -19,12 +19,11 @@ import { readSpansWithoutFeatures } from '../feature-store/feature-sql.ts'
 import { createFeatureWriter } from '../feature-store/feature-writer.ts'
 import { BackfillRunner } from '../gaps/backfill-runner.ts'
 import type { Logger } from '../observability/logger.ts'
+import { writeAll } from '../outputs/output.ts'
+import { createBulkWriter } from '../outputs/postgres-output.ts'
 import { detectGaps } from '../store/candle-queries.ts'
-import { createCandleWriter } from '../store/candle-writer.ts'
 import type { Db } from '../store/db.ts'
 import { StoreError } from '../store/errors.ts'
-import { migrate } from '../store/migrate.ts'
-import { openDb } from '../store/open-db.ts'
 import { refreshAggregates } from '../store/timescale-settings.ts'
 import type { Command } from './args.ts'
 import { createProgress } from './progress.ts'
@@ -52,10 +51,9 @@ export async function runBackfill(
     logger.info({ symbol: cmd.symbol }, 'nothing to backfill: the range holds no closed minute')
     return 0
   }
-  const db = await openDb(dbOptions(config))
+  const { db, ...schema } = await openStore(config)
   const rest = createRestClient({ baseUrl: config.restUrl, clock })
   try {
-    const schema = await migrate(db, { timescale: config.timescale })
     const before = await detectGaps(db, 'spot', cmd.symbol, from, to + MINUTE_MS)
     const total = before.reduce((n, g) => n + g.missing, 0)
     logger.info(
@@ -68,12 +66,12 @@ export async function runBackfill(
       'backfill starting',
     )
     const progress = createProgress({ total, logger, label: cmd.symbol })
-    const writer = createCandleWriter({
+    // The app's writer for batches, as gap repair uses it.
+    const writer = createBulkWriter({
       db,
       clock,
-      maxBatch: 1000,
-      maxWaitMs: 1000,
-      maxRetries: config.dbMaxRetries,
+      batchMaxWaitMs: config.batchMaxWaitMs,
+      dbMaxRetries: config.dbMaxRetries,
     })
     // Minutes handed to the candle writer: their features, and those of the minutes after, are stale.
     const changed: MinuteRange[] = []
@@ -84,9 +82,7 @@ export async function runBackfill(
       market: 'spot',
       write: async (candles) => {
         if (candles.length > 0) changed.push(spanOf(candles))
-        const r = await writer.write(candles)
-        const failed = r.failed.reduce((n, f) => n + f.candles.length, 0)
-        if (failed > 0) throw new Error(`${failed} candles could not be written`)
+        await writeAll(writer, candles)
       },
     })
     let error: unknown = null

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { createApp } from '../../src/app.ts'
+import { createApp } from '../../src/app/app.ts'
 import { loadConfig } from '../../src/config/config.ts'
 import { MINUTE_MS } from '../../src/core/records.ts'
 import { simulatedBook, simulatedKline } from '../../src/simulator/market.ts'

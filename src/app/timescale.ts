@@ -3,16 +3,16 @@
  * refresher that keeps the aggregates equal to their minutes after writes
  * under the watermark, and the storage gauge read on each /metrics scrape.
  */
-import type { Config } from './config/config.ts'
-import { describeDatabase } from './config/config.ts'
-import type { Clock } from './core/clock.ts'
-import type { Logger } from './observability/logger.ts'
-import type { createMetrics } from './observability/metrics.ts'
-import { AggregateRefresher } from './store/aggregate-refresher.ts'
-import type { CandleWriter } from './store/candle-writer.ts'
-import type { Db } from './store/db.ts'
-import type { MigrateResult, TimescaleStatus } from './store/migrate.ts'
-import { timescaleStorage } from './store/timescale-settings.ts'
+import type { Config } from '../config/config.ts'
+import { describeDatabase } from '../config/config.ts'
+import type { Clock } from '../core/clock.ts'
+import type { Logger } from '../observability/logger.ts'
+import type { createMetrics } from '../observability/metrics.ts'
+import { AggregateRefresher } from '../store/aggregate-refresher.ts'
+import type { CandleWriter } from '../store/candle-writer.ts'
+import type { Db } from '../store/db.ts'
+import type { MigrateResult, TimescaleStatus } from '../store/migrate.ts'
+import { timescaleStorage } from '../store/timescale-settings.ts'
 
 /** As /health shows it: 'on', 'off' or 'unavailable (not preloaded)'. */
 export function describeTimescale(t: TimescaleStatus): string {
