@@ -25,9 +25,9 @@ const HYPERTABLES = ['candles_1m', 'feature_cache'] as const
 
 /** The aggregates, their bucket and the start offset of their refresh policy (002). */
 export const AGGREGATES = [
-  { name: 'candles_5m', bucketMs: 5 * 60_000, policyStart: '3 hours' },
-  { name: 'candles_1h', bucketMs: 3_600_000, policyStart: '1 day' },
-  { name: 'candles_1d', bucketMs: 86_400_000, policyStart: '3 days' },
+  { name: 'candles_5m', bucket: '5 minutes', bucketMs: 5 * 60_000, policyStart: '3 hours' },
+  { name: 'candles_1h', bucket: '1 hour', bucketMs: 3_600_000, policyStart: '1 day' },
+  { name: 'candles_1d', bucket: '1 day', bucketMs: 86_400_000, policyStart: '3 days' },
 ] as const
 
 /**
@@ -72,8 +72,8 @@ export async function applyTimescaleSettings(db: Queryable, s: TimescaleConfig):
     }
     // TimescaleDB refuses to compress what its refresh policy may still rewrite.
     const after = await db.query<{ v: string }>(
-      "SELECT greatest($1::interval, $2::interval + $3 * interval '1 millisecond')::text AS v",
-      [s.compressAfter, a.policyStart, a.bucketMs],
+      'SELECT greatest($1::interval, $2::interval + $3::interval)::text AS v',
+      [s.compressAfter, a.policyStart, a.bucket],
     )
     await ensurePolicy(db, a.name, 'compression', after.rows[0]?.v ?? s.compressAfter)
     await ensurePolicy(db, a.name, 'retention', s.retentionAggregates)

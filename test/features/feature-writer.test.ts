@@ -49,8 +49,10 @@ function events(w: FeatureWriter) {
   return seen
 }
 
-async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 2000 && !cond(); i++) await new Promise((r) => setImmediate(r))
+/** Waits for the writer's real database round trip (a TimescaleDB chunk may need creating first). */
+async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!cond() && Date.now() < deadline) await new Promise((r) => setImmediate(r))
   assert.ok(cond(), 'condition not reached')
 }
 
