@@ -70,6 +70,7 @@ function flaky(real: Db, refusing: Db, failures: { left: number }): Db {
     kind: real.kind,
     query: (text, params) => (failures.left-- > 0 ? refusing.query(text, params) : real.query(text, params)),
     exec: (sql) => real.exec(sql),
+    execLong: (sql) => real.execLong(sql),
     tx: <T>(fn: (q: Queryable) => Promise<T>) => real.tx(fn),
     ping: () => real.ping(),
     poolSize: () => real.poolSize(),

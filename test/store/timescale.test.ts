@@ -18,14 +18,16 @@ import { describe, it } from 'node:test'
 import { systemClock } from '../../src/core/clock.ts'
 import { MINUTE_MS } from '../../src/core/records.ts'
 import { floorMinute } from '../../src/gaps/minute-ranges.ts'
+import { scaledClock } from '../../src/simulator/scaled-clock.ts'
 import { startSimulator } from '../../src/simulator/server.ts'
 import { AggregateRefresher } from '../../src/store/aggregate-refresher.ts'
 import { createCandleWriter } from '../../src/store/candle-writer.ts'
 import { type Db, openDb } from '../../src/store/db.ts'
 import { migrate } from '../../src/store/migrate.ts'
 import { DEFAULT_TIMESCALE, refreshAggregates, timescaleStorage } from '../../src/store/timescale-settings.ts'
-import { runCli } from '../helpers/cli.ts'
+import { freePort, runCli, startCli } from '../helpers/cli.ts'
 import { admin, createTestDatabase, postgresOptions } from '../helpers/db.ts'
+import { until } from '../helpers/until.ts'
 import { candle } from './candle-fixture.ts'
 
 const TS_URL = process.env.TEST_TIMESCALE_URL
@@ -301,6 +303,57 @@ describe('TimescaleDB', { skip: TS_URL ? false : 'TEST_TIMESCALE_URL is not set'
       'candles_5m',
       'feature_cache',
     ])
+  })
+
+  it('the service streaming live minutes: /health says on, the storage gauge is exported, aggregates equal the views', async (t) => {
+    const target = await createTestDatabase(TS_URL)
+    t.after(() => target.cleanup())
+    // The simulator runs 60× fast but two hours behind: a minute closes every second, in the feeder's past,
+    // so each closed minute lands under the watermark the first start materialised and must be refreshed.
+    const epoch = Math.floor((Date.now() - 2 * 3_600_000) / MINUTE_MS) * MINUTE_MS - 5_000
+    const sim = await startSimulator({ clock: scaledClock(60, epoch) })
+    t.after(() => sim.close())
+    const port = await freePort()
+    const p = startCli(['run'], {
+      DATABASE_URL: target.connectionString,
+      BINANCE_STREAM_URL: sim.wsBase,
+      BINANCE_REST_URL: sim.httpBase,
+      INITIAL_BACKFILL_MINUTES: '0',
+      TRADING_SYMBOLS: 'btcusdt,ethusdt',
+      HEALTH_CHECK_HOST: '127.0.0.1',
+      HEALTH_CHECK_PORT: String(port),
+    })
+    t.after(() => p.child.kill('SIGKILL'))
+    const db = await openDb(postgresOptions(target.connectionString))
+    t.after(() => db.close())
+    await until(
+      'twenty live minutes per symbol',
+      async () => {
+        const r = await db
+          .query<{ n: string }>(
+            "SELECT count(*) AS n FROM candles_1m WHERE source = 'ws' AND symbol = 'ETHUSDT'",
+          )
+          .catch(() => null)
+        return Number(r?.rows[0]?.n ?? 0) >= 20
+      },
+      90_000,
+    )
+    const health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as {
+      details: { timescale: string }
+    }
+    assert.equal(health.details.timescale, 'on')
+    const metrics = await until('the storage gauge', async () => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+      return text.includes('feeder_timescale_bytes{table="candles_1m",state="uncompressed"}') ? text : null
+    })
+    assert.match(metrics, /feeder_timescale_bytes\{table="candles_5m",state="compressed"\} \d+/)
+    p.child.kill('SIGTERM')
+    assert.equal(await p.exited, 0, p.stderr())
+    // Only the minutes the service had fully received count: the stop flushed writes and refreshes.
+    await assertAggregatesEqualViews(db, 'after live minutes')
+    // Buckets that closed over 10 minutes ago are materialised (today's day is not closed yet).
+    for (const a of ['candles_5m', 'candles_1h'])
+      assert.ok((await materialised(db, a)) > 0, `${a} has materialised buckets`)
   })
 
   it('an upgrade of a plain database holding 10 days materialises its history and equals the views', async (t) => {
