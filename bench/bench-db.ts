@@ -1,5 +1,6 @@
 /** A throwaway database on the benchmark's PostgreSQL server, migrated. */
 import pg from 'pg'
+import type { TimescaleConfig } from '../src/config/config.ts'
 import type { Db } from '../src/store/db.ts'
 import { migrate } from '../src/store/migrate.ts'
 import { openDb } from '../src/store/open-db.ts'
@@ -11,13 +12,17 @@ export const BENCH_SERVER =
 
 let seq = 0
 
-export async function benchDatabase(): Promise<{ url: string; db: Db; drop(): Promise<void> }> {
+export async function benchDatabase(
+  opts: { server?: string; timescale?: TimescaleConfig } = {},
+): Promise<{ url: string; db: Db; drop(): Promise<void> }> {
+  const server = opts.server ?? BENCH_SERVER
   const name = `df_bench_${process.pid}_${Date.now().toString(36)}_${seq++}`
-  const admin = new pg.Client({ connectionString: BENCH_SERVER })
+  const admin = new pg.Client({ connectionString: server })
+  admin.on('error', () => {})
   await admin.connect()
   await admin.query(`CREATE DATABASE ${name}`)
   await admin.end()
-  const u = new URL(BENCH_SERVER)
+  const u = new URL(server)
   u.pathname = `/${name}`
   const url = u.toString()
   const db = await openDb({
@@ -27,13 +32,14 @@ export async function benchDatabase(): Promise<{ url: string; db: Db; drop(): Pr
     poolMax: 4,
     idleTimeoutMs: 10_000,
   })
-  await migrate(db)
+  await migrate(db, opts.timescale ? { timescale: opts.timescale } : {})
   return {
     url,
     db,
     async drop() {
       await db.close()
-      const a = new pg.Client({ connectionString: BENCH_SERVER })
+      const a = new pg.Client({ connectionString: server })
+      a.on('error', () => {})
       await a.connect()
       await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
       await a.end()
@@ -43,6 +49,7 @@ export async function benchDatabase(): Promise<{ url: string; db: Db; drop(): Pr
 
 export async function serverVersion(): Promise<string> {
   const c = new pg.Client({ connectionString: BENCH_SERVER })
+  c.on('error', () => {})
   await c.connect()
   const r = await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")
   await c.end()

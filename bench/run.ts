@@ -19,6 +19,7 @@ import { runIdleRssBench } from './rss.ts'
 import { runSoakBench } from './soak.ts'
 import { machine, type Row, table } from './stats.ts'
 import { runSymbolsBench } from './symbols.ts'
+import { runTimescaleBench } from './timescale.ts'
 
 type Bench = (o: { quick: boolean }) => Promise<Row[]>
 
@@ -31,6 +32,7 @@ const BENCHES: Record<string, Bench> = {
   symbols: runSymbolsBench,
   bulk: runBulkBench,
   soak: runSoakBench,
+  timescale: runTimescaleBench,
 }
 /** Too long for the default set. */
 const OPT_IN = new Set(['soak'])

@@ -5,7 +5,7 @@
  */
 import type { Config } from '../config/config.ts'
 import { describeDatabase } from '../config/config.ts'
-import type { Clock } from '../core/clock.ts'
+import { type Clock, within } from '../core/clock.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { createMetrics } from '../observability/metrics.ts'
 import { AggregateRefresher } from '../store/aggregate-refresher.ts'
@@ -65,13 +65,18 @@ export function createRefresher(
   if (t.state !== 'on') return null
   let storage: { at: number; read: Promise<void> } | null = null
   const gauge = ctx.metrics.timescaleBytes
-  // Read at most once a minute, on scrape: the sizes come from the catalog, not a table scan.
+  // Read at most once a minute, on scrape, from the catalog. A scrape never waits long for it:
+  // a locked table (a long migration, an exclusive lock) must not hang /metrics.
   ;(gauge as unknown as { collect?: () => Promise<void> }).collect = async () => {
     const now = ctx.clock.now()
     if (storage === null || now - storage.at >= 60_000) {
       storage = {
         at: now,
-        read: timescaleStorage(db)
+        read: db
+          .tx(async (q) => {
+            await q.exec("SET LOCAL lock_timeout = '2s'")
+            return timescaleStorage(q)
+          })
           .then((rows) => {
             for (const r of rows) {
               gauge.set({ table: r.table, state: 'compressed' }, r.compressedBytes)
@@ -81,7 +86,7 @@ export function createRefresher(
           .catch(() => {}),
       }
     }
-    await storage.read
+    await within(ctx.clock, storage.read, 500)
   }
   return new AggregateRefresher({
     db,

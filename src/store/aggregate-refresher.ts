@@ -6,12 +6,12 @@
  * watermark (see REFRESH_MARGIN_MS) and cost nothing here.
  * Core module: it never logs; failures go to `onError` and are retried.
  */
-import type { Clock, TimerHandle } from '../core/clock.ts'
-import type { Queryable } from './db.ts'
+import { type Clock, type TimerHandle, within } from '../core/clock.ts'
+import type { Db } from './db.ts'
 import { REFRESH_MARGIN_MS, refreshAggregates } from './timescale-settings.ts'
 
 export interface AggregateRefresherOptions {
-  readonly db: Queryable
+  readonly db: Pick<Db, 'execLong'>
   readonly clock: Clock
   /** How long notes gather before a refresh (default 1 000 ms). */
   readonly delayMs?: number
@@ -60,9 +60,14 @@ export class AggregateRefresher {
     await this.run()
   }
 
-  async close(): Promise<void> {
-    await this.flush()
+  /**
+   * Runs what is pending and waits for it at most `timeoutMs` (default 3 000): a stop is not
+   * held up by a long refresh. What is cut short stays in TimescaleDB's invalidation log and
+   * is materialised by the next start's refresh.
+   */
+  async close(timeoutMs = 3_000): Promise<void> {
     this.closed = true
+    await within(this.opts.clock, this.flush(), timeoutMs)
     this.timer?.cancel()
     this.timer = null
   }

@@ -30,6 +30,11 @@ export interface Db extends Queryable {
    * connection) a `db.query` from inside `fn` would wait for `fn` forever.
    */
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>
+  /**
+   * Runs one statement outside any transaction and without the statement timeout, on a
+   * connection of its own (a refresh of a year of aggregates runs for minutes). Ended by close().
+   */
+  execLong(sql: string): Promise<void>
   /** Resolves when the database answers `SELECT 1`. */
   ping(): Promise<void>
   /** Open connections (pg) or 1 (PGlite). */

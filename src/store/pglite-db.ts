@@ -59,6 +59,10 @@ class PgliteDb implements Db {
     await this.lite.exec(sql)
   }
 
+  execLong(sql: string): Promise<void> {
+    return this.exec(sql)
+  }
+
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
     return this.lite.transaction((tx) =>
       fn({

@@ -36,7 +36,7 @@ export async function openPostgresDb(opts: PostgresDbOptions): Promise<Db> {
     keepAlive: true,
   })
   pool.on('error', (err) => opts.onPoolError?.(redact(err, target)))
-  return new PostgresDb(pool, target)
+  return new PostgresDb(pool, target, ssl)
 }
 
 class PostgresDb implements Db {
@@ -44,10 +44,36 @@ class PostgresDb implements Db {
   private closing: Promise<void> | null = null
   private readonly pool: pg.Pool
   private readonly target: Target
+  private readonly ssl: false | ConnectionOptions
+  private readonly long = new Set<pg.Client>()
 
-  constructor(pool: pg.Pool, target: Target) {
+  constructor(pool: pg.Pool, target: Target, ssl: false | ConnectionOptions) {
     this.pool = pool
     this.target = target
+    this.ssl = ssl
+  }
+
+  async execLong(sql: string): Promise<void> {
+    if (this.closing !== null) throw new StoreError('DB_CLOSED', 'the database connection is closed')
+    // Not from the pool: no statement or query timeout, and never holding a pooled connection.
+    const client = new pg.Client({
+      ...this.target.config,
+      ssl: this.ssl,
+      application_name: 'data-feeder',
+      connectionTimeoutMillis: 5_000,
+      keepAlive: true,
+    })
+    client.on('error', () => {}) // surfaces through the query's rejection
+    this.long.add(client)
+    try {
+      await client.connect()
+      await client.query(sql)
+    } catch (err) {
+      throw redact(err, this.target)
+    } finally {
+      this.long.delete(client)
+      await client.end().catch(() => {})
+    }
   }
 
   async query<R = Record<string, unknown>>(
@@ -125,7 +151,10 @@ class PostgresDb implements Db {
   }
 
   close(): Promise<void> {
-    this.closing ??= this.pool.end()
+    this.closing ??= (async () => {
+      await Promise.all([...this.long].map((c) => c.end().catch(() => {})))
+      await this.pool.end()
+    })()
     return this.closing
   }
 }

@@ -10,7 +10,10 @@
  * bounds are ISO timestamps formatted here.
  */
 import type { TimescaleConfig } from '../config/config.ts'
-import type { Queryable } from './db.ts'
+import type { Db, Queryable } from './db.ts'
+
+/** Refreshes run for minutes on a large history: outside the pool's statement timeout. */
+type LongRunner = Pick<Db, 'execLong'>
 
 export const DEFAULT_TIMESCALE: TimescaleConfig = Object.freeze({
   mode: 'auto',
@@ -25,9 +28,9 @@ const HYPERTABLES = ['candles_1m', 'feature_cache'] as const
 
 /** The aggregates, their bucket and the start offset of their refresh policy (002). */
 export const AGGREGATES = [
-  { name: 'candles_5m', bucketMs: 5 * 60_000, policyStart: '3 hours' },
-  { name: 'candles_1h', bucketMs: 3_600_000, policyStart: '1 day' },
-  { name: 'candles_1d', bucketMs: 86_400_000, policyStart: '3 days' },
+  { name: 'candles_5m', bucket: '5 minutes', bucketMs: 5 * 60_000, policyStart: '3 hours' },
+  { name: 'candles_1h', bucket: '1 hour', bucketMs: 3_600_000, policyStart: '1 day' },
+  { name: 'candles_1d', bucket: '1 day', bucketMs: 86_400_000, policyStart: '3 days' },
 ] as const
 
 /**
@@ -72,8 +75,8 @@ export async function applyTimescaleSettings(db: Queryable, s: TimescaleConfig):
     }
     // TimescaleDB refuses to compress what its refresh policy may still rewrite.
     const after = await db.query<{ v: string }>(
-      "SELECT greatest($1::interval, $2::interval + $3 * interval '1 millisecond')::text AS v",
-      [s.compressAfter, a.policyStart, a.bucketMs],
+      'SELECT greatest($1::interval, $2::interval + $3::interval)::text AS v',
+      [s.compressAfter, a.policyStart, a.bucket],
     )
     await ensurePolicy(db, a.name, 'compression', after.rows[0]?.v ?? s.compressAfter)
     await ensurePolicy(db, a.name, 'retention', s.retentionAggregates)
@@ -130,11 +133,11 @@ function bucketFloor(nowMs: number, bucketMs: number): number {
 }
 
 /** Re-materialises the buckets holding minutes [fromMs, toMs] (those under the margin). */
-export async function refreshAggregates(db: Queryable, fromMs: number, toMs: number, nowMs: number) {
+export async function refreshAggregates(db: LongRunner, fromMs: number, toMs: number, nowMs: number) {
   for (const a of AGGREGATES) {
     const w = refreshWindow(a.bucketMs, fromMs, toMs, nowMs)
     if (w === null) continue
-    await db.exec(
+    await db.execLong(
       `CALL refresh_continuous_aggregate('${a.name}', '${new Date(w.from).toISOString()}', '${new Date(w.to).toISOString()}')`,
     )
   }
@@ -146,14 +149,14 @@ export async function refreshAggregates(db: Queryable, fromMs: number, toMs: num
  * Where raw retention is set, the window starts there, so a refresh never reaches
  * buckets whose minutes were dropped on purpose.
  */
-export async function refreshAllAggregates(db: Queryable, nowMs: number, retention1m: string | null) {
+export async function refreshAllAggregates(db: LongRunner, nowMs: number, retention1m: string | null) {
   const from =
     retention1m === null
       ? 'NULL'
       : `(timestamptz '${new Date(nowMs).toISOString()}' - interval '${retention1m}')`
   for (const a of AGGREGATES) {
     const end = new Date(bucketFloor(nowMs, a.bucketMs)).toISOString()
-    await db.exec(`CALL refresh_continuous_aggregate('${a.name}', ${from}, '${end}')`)
+    await db.execLong(`CALL refresh_continuous_aggregate('${a.name}', ${from}, '${end}')`)
   }
 }
 

@@ -65,7 +65,6 @@ export function decideTimescale(facts: TimescaleFacts, mode: TimescaleMode): Tim
 }
 
 function unavailable(reason: TimescaleUnavailable, mode: TimescaleMode, warn: boolean): TimescaleDecision {
-  const code = reason === 'not preloaded' ? 'TIMESCALEDB_NOT_PRELOADED' : 'TIMESCALEDB_UNAVAILABLE'
   return {
     use: false,
     state: 'unavailable',
@@ -74,7 +73,7 @@ function unavailable(reason: TimescaleUnavailable, mode: TimescaleMode, warn: bo
     warning:
       warn && mode !== 'on'
         ? {
-            code,
+            code: reason === 'not preloaded' ? 'TIMESCALEDB_NOT_PRELOADED' : 'TIMESCALEDB_UNAVAILABLE',
             message: `TimescaleDB is ${reason === 'no privilege' ? 'installed but this role may not create it' : `${reason}`}; using the plain PostgreSQL schema. To enable it: ${TIMESCALE_REMEDY[reason]}`,
           }
         : null,

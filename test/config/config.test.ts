@@ -37,6 +37,39 @@ describe('loadConfig', () => {
     assert.equal(c.logFormat, 'json')
     assert.equal(c.shutdownTimeoutMs, 10000)
     assert.ok(Object.isFrozen(c) && Object.isFrozen(c.symbols) && Object.isFrozen(c.database))
+    assert.deepEqual(c.timescale, {
+      mode: 'auto',
+      compressAfter: '7 days',
+      chunkInterval: '1 day',
+      retention1m: null,
+      retentionAggregates: null,
+      explicit: [],
+    })
+  })
+
+  it('TimescaleDB settings: intervals in canonical form, retention off by default or by name', () => {
+    const c = loadConfig({
+      TIMESCALEDB: 'on',
+      TIMESCALE_COMPRESS_AFTER: '3d',
+      TIMESCALE_CHUNK_INTERVAL: ' 12 Hours ',
+      RETENTION_1M: '400 days',
+      RETENTION_AGGREGATES: 'off',
+    })
+    assert.deepEqual(c.timescale, {
+      mode: 'on',
+      compressAfter: '3 days',
+      chunkInterval: '12 hours',
+      retention1m: '400 days',
+      retentionAggregates: null,
+      explicit: [
+        'TIMESCALEDB',
+        'TIMESCALE_COMPRESS_AFTER',
+        'TIMESCALE_CHUNK_INTERVAL',
+        'RETENTION_1M',
+        'RETENTION_AGGREGATES',
+      ],
+    })
+    assert.equal(loadConfig({ RETENTION_1M: '1 year' }).timescale.retention1m, '1 years')
   })
 
   it('pretty logs by default on a terminal', () => {
@@ -103,6 +136,16 @@ describe('loadConfig', () => {
     [{ DB_POOL_MIN: '9', DB_POOL_MAX: '3' }, 'DB_POOL_MIN', /above DB_POOL_MAX/],
     [{ SHUTDOWN_TIMEOUT_MS: '-1' }, 'SHUTDOWN_TIMEOUT_MS', /at least/],
     [{ GAP_HANDLER_URL: 'ftp://x' }, 'GAP_HANDLER_URL', /http/],
+    [{ TIMESCALEDB: 'yes' }, 'TIMESCALEDB', /auto, on or off/],
+    [{ TIMESCALE_COMPRESS_AFTER: 'soon' }, 'TIMESCALE_COMPRESS_AFTER', /positive interval/],
+    [{ TIMESCALE_COMPRESS_AFTER: '0 days' }, 'TIMESCALE_COMPRESS_AFTER', /positive interval/],
+    [
+      { TIMESCALE_CHUNK_INTERVAL: '1 month' },
+      'TIMESCALE_CHUNK_INTERVAL',
+      /units: minutes, hours, days, weeks/,
+    ],
+    [{ RETENTION_1M: '-5 days' }, 'RETENTION_1M', /positive interval/],
+    [{ RETENTION_AGGREGATES: '5 days; DROP TABLE x' }, 'RETENTION_AGGREGATES', /positive interval/],
   ]
   for (const [env, variable, problem] of bad) {
     it(`rejects ${variable}=${Object.values(env).join('/')}`, () => {

@@ -47,6 +47,10 @@ describe('data-feeder CLI', () => {
       /^data-feeder: configuration error: HEALTH_CHECK_PORT: .*at most 65535.*\n$/,
     ],
     [
+      { RETENTION_1M: 'forever' },
+      /^data-feeder: configuration error: RETENTION_1M: value "forever" must be a positive interval .*\(example: RETENTION_1M=400 days\)\n$/,
+    ],
+    [
       { DATABASE_URL: 'mysql://feeder:s3cret-pw@db/x' },
       /^data-feeder: configuration error: DATABASE_URL: value must be a postgres/,
     ],

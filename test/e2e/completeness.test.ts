@@ -209,6 +209,11 @@ for (const kind of pgTargets()) {
       >
       assert.equal(typeof health.pending_backfills, 'number')
       assert.equal(typeof (health.details as Record<string, unknown>).gap_check_last, 'string')
+      // The embedded database has no TimescaleDB; a server says it runs it or why not.
+      assert.match(
+        String((health.details as Record<string, unknown>).timescale),
+        kind === 'pglite' ? /^off$/ : /^(on|unavailable \((not installed|not preloaded|no privilege)\))$/,
+      )
     })
 
     it('a 90-second disconnect leaves no hole, even with a dead webhook', async (t) => {

@@ -33,6 +33,7 @@ describe('graceful shutdown', {
     await migrate(db)
     const url = target.env.DATABASE_URL as string
     const blocker = new pg.Client({ connectionString: url })
+    blocker.on('error', () => {})
     await blocker.connect()
     t.after(async () => {
       await blocker.end().catch(() => {})

@@ -50,8 +50,10 @@ function events(w: FeatureWriter) {
   return seen
 }
 
-async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 2000 && !cond(); i++) await new Promise((r) => setImmediate(r))
+/** Waits for the writer's real database round trip (a TimescaleDB chunk may need creating first). */
+async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!cond() && Date.now() < deadline) await new Promise((r) => setImmediate(r))
   assert.ok(cond(), 'condition not reached')
 }
 
@@ -69,6 +71,7 @@ function flaky(real: Db, refusing: Db, failures: { left: number }): Db {
     kind: real.kind,
     query: (text, params) => (failures.left-- > 0 ? refusing.query(text, params) : real.query(text, params)),
     exec: (sql) => real.exec(sql),
+    execLong: (sql) => real.execLong(sql),
     tx: <T>(fn: (q: Queryable) => Promise<T>) => real.tx(fn),
     ping: () => real.ping(),
     poolSize: () => real.poolSize(),

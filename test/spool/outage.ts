@@ -76,6 +76,10 @@ export async function openOutage(kind: DbKind): Promise<Outage> {
       await gate()
       return real.exec(sql)
     },
+    execLong: async (sql) => {
+      await gate()
+      return real.execLong(sql)
+    },
     tx: async (fn) => {
       await gate()
       return real.tx(fn)
