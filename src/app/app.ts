@@ -14,6 +14,7 @@ import { createFeatureEngine, type FeatureEngine } from '../feature-store/featur
 import { createGapService, type GapService } from '../gaps/gap-service.ts'
 import type { HealthSnapshot } from '../health/health.ts'
 import { type HttpServer, startHttpServer } from '../http/server.ts'
+import { SPOT } from '../markets/spot.ts'
 import type { Logger } from '../observability/logger.ts'
 import { createMetrics, type Metrics } from '../observability/metrics.ts'
 import { writeAll } from '../outputs/output.ts'
@@ -107,6 +108,7 @@ export function createApp(deps: AppDeps): App {
     ...random,
     ...(deps.streamTuning ? { streamTuning: deps.streamTuning } : {}),
     rejected: rejectionReporter(ctx),
+    market: SPOT,
   })
   const view: AppView = {
     clock,
@@ -164,7 +166,13 @@ export function createApp(deps: AppDeps): App {
     {
       name: 'binance rest',
       async start() {
-        rest = createRestClient({ baseUrl: config.restUrl, clock, ...random, onEvent: onRestEvent(ctx) })
+        rest = createRestClient({
+          baseUrl: config.restUrl,
+          market: SPOT,
+          clock,
+          ...random,
+          onEvent: onRestEvent(ctx),
+        })
         await symbols.checkAtStart()
       },
       stop() {

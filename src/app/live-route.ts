@@ -17,6 +17,7 @@ import type { Clock } from '../core/clock.ts'
 import type { Candle, StreamEvent } from '../core/records.ts'
 import type { FeatureEngine } from '../feature-store/feature-engine.ts'
 import type { GapService } from '../gaps/gap-service.ts'
+import type { MarketModule } from '../markets/market.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import type { CandleOutput } from '../outputs/output.ts'
@@ -33,6 +34,8 @@ export interface LiveRouteDeps {
   readonly metrics: Metrics
   readonly random?: () => number
   readonly streamTuning?: ConnectionTuning
+  /** The market plug-in: stream names and routes, payload rules. */
+  readonly market: MarketModule
   /** A refused message (bad frame, impossible candle): counted, logged, recorded. */
   readonly rejected: (reason: string, detail: string, symbol: string | null) => void
 }
@@ -55,16 +58,17 @@ export class LiveRoute {
 
   constructor(deps: LiveRouteDeps) {
     this.deps = deps
-    this.assembler = new CandleAssembler(deps.config.symbols, 'spot')
+    this.assembler = new CandleAssembler(deps.config.symbols, deps.market.id)
     this.perSymbol = new Map(deps.config.symbols.map((s) => [s, { last: null, processed: 0 }]))
   }
 
   /** Opens the stream: from here on frames arrive at onEvent. */
   startFeed(): BinanceFeed {
-    const { config, clock, random, streamTuning } = this.deps
+    const { config, clock, random, streamTuning, market } = this.deps
     this.feed = createBinanceFeed({
       baseUrl: config.streamUrl,
       symbols: config.symbols,
+      market,
       clock,
       ...(random ? { random } : {}),
       ...(streamTuning ? { connection: streamTuning } : {}),

@@ -6,19 +6,12 @@
 import type { Clock } from '../../core/clock.ts'
 import type { Candle } from '../../core/records.ts'
 import { SCHEDULES } from '../../core/retry.ts'
+import type { MarketModule, RestEndpoint } from '../../markets/market.ts'
 import type { RestErrorCode } from './rest-errors.ts'
 import type { KlinePage, RowRejection } from './rest-rows.ts'
 import type { BudgetWait } from './weight-budget.ts'
 
-export type RestEndpoint = 'klines' | 'exchangeInfo' | 'time' | 'ping'
-
-/** Request weights (spot, since 2023-08-25). */
-export const ENDPOINT_WEIGHTS: Readonly<Record<RestEndpoint, number>> = Object.freeze({
-  klines: 2,
-  exchangeInfo: 20,
-  time: 1,
-  ping: 1,
-})
+export type { RestEndpoint }
 
 export type RestEvent =
   | {
@@ -85,6 +78,8 @@ export interface RestClientOptions {
   /** A minute counts as closed when closeTime < now − closeGraceMs (default 2 s). */
   readonly closeGraceMs?: number
   readonly fetchImpl?: typeof fetch
+  /** Paths, weights and limits of the market's REST host (default: spot). */
+  readonly market?: MarketModule
   readonly onEvent?: (e: RestEvent) => void
 }
 
@@ -96,7 +91,6 @@ export const REST_DEFAULTS = Object.freeze({
   closeGraceMs: 2_000,
   /** 418 without Retry-After: the shortest documented ban. */
   banFallbackMs: 2 * 60_000,
-  pageLimit: 1000,
 })
 
 export interface KlinesQuery {

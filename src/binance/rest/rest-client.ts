@@ -11,9 +11,10 @@ import type { Clock } from '../../core/clock.ts'
 import type { Candle } from '../../core/records.ts'
 import { MINUTE_MS } from '../../core/records.ts'
 import { delayFor, offsetJitter, SCHEDULES, schedule } from '../../core/retry.ts'
+import type { MarketModule } from '../../markets/market.ts'
+import { SPOT } from '../../markets/spot.ts'
 import {
   type BackfillResult,
-  ENDPOINT_WEIGHTS,
   type KlinesQuery,
   REST_DEFAULTS,
   type RestClient,
@@ -42,13 +43,6 @@ export {
   type RestErrorCode,
 } from './rest-errors.ts'
 export { type KlinePage, parseKlineRows, type RowRejection } from './rest-rows.ts'
-
-const PATHS: Readonly<Record<RestEndpoint, string>> = {
-  klines: '/api/v3/klines',
-  exchangeInfo: '/api/v3/exchangeInfo',
-  time: '/api/v3/time',
-  ping: '/api/v3/ping',
-}
 
 const SYMBOL_RE = /^[A-Z0-9]{2,30}$/
 
@@ -79,6 +73,7 @@ export class BinanceRestClient implements RestClient {
   private readonly closeGraceMs: number
   private readonly fetchImpl: typeof fetch
   private readonly onEvent: ((e: RestEvent) => void) | undefined
+  private readonly market: MarketModule
   private readonly closer = new AbortController()
   private backoffSleeping = 0
 
@@ -102,10 +97,11 @@ export class BinanceRestClient implements RestClient {
     this.closeGraceMs = opts.closeGraceMs ?? REST_DEFAULTS.closeGraceMs
     this.fetchImpl = opts.fetchImpl ?? fetch
     this.onEvent = opts.onEvent
+    this.market = opts.market ?? SPOT
     this.budget = new WeightBudget({
       clock: opts.clock,
       random: this.random,
-      ...(opts.weightLimitPerMinute !== undefined && { limitPerMinute: opts.weightLimitPerMinute }),
+      limitPerMinute: opts.weightLimitPerMinute ?? this.market.rest.weightLimitPerMinute,
       ...(opts.safetyFraction !== undefined && { safetyFraction: opts.safetyFraction }),
       ...(opts.maxPauseWaitMs !== undefined && { maxPauseWaitMs: opts.maxPauseWaitMs }),
       ...(opts.maxInFlight !== undefined && { maxInFlight: opts.maxInFlight }),
@@ -151,7 +147,7 @@ export class BinanceRestClient implements RestClient {
     // Never ask for minutes that have not closed: the newest closed one opened ≥ 1 min + grace ago.
     const lastClosed = Math.floor((this.clock.now() - this.closeGraceMs - MINUTE_MS) / MINUTE_MS) * MINUTE_MS
     const to = Math.min(toOpenTime, lastClosed)
-    const limit = REST_DEFAULTS.pageLimit
+    const limit = this.market.rest.klinesPageLimit
     let cursor = fromOpenTime
     let candles = 0
     let pages = 0
@@ -272,7 +268,8 @@ export class BinanceRestClient implements RestClient {
   }
 
   private async send(endpoint: RestEndpoint, params: URLSearchParams, attempt: number): Promise<Answer> {
-    const weight = ENDPOINT_WEIGHTS[endpoint]
+    const limit = params.get('limit')
+    const weight = this.market.rest.weightOf(endpoint, limit === null ? undefined : Number(limit))
     const ticket = await this.budget.acquire(weight)
     let header: number | undefined
     let released = false
@@ -285,7 +282,7 @@ export class BinanceRestClient implements RestClient {
       if (this.closer.signal.aborted) throw new RestError('CLOSED', 'REST client closed')
       const qs = params.toString()
       this.emit({ type: 'request', endpoint, query: qs, weight, attempt })
-      const url = `${this.base}${PATHS[endpoint]}${qs === '' ? '' : `?${qs}`}`
+      const url = `${this.base}${this.market.rest.paths[endpoint]}${qs === '' ? '' : `?${qs}`}`
       const timeout = new AbortController()
       const timer = this.clock.setTimeout(() => timeout.abort(), this.timeoutMs)
       let res: Response

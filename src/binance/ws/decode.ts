@@ -3,7 +3,10 @@
  * Pure and allocation-light, because it runs once per frame. Hand-written
  * guards instead of a schema library keep it within 2× of JSON.parse.
  */
+
 import type { BookTickerEvent, KlineEvent, StreamEvent } from '../../core/records.ts'
+import type { MarketModule } from '../../markets/market.ts'
+import { SPOT } from '../../markets/spot.ts'
 
 export type DecodeResult =
   | { readonly ok: true; readonly event: StreamEvent; readonly stream: string | null }
@@ -17,6 +20,7 @@ export type RejectReason =
   | 'stream_mismatch'
   | 'oversized'
 
+type DecodeRules = MarketModule['decode']
 /** Frames larger than this are not Binance market data; refuse before parsing. */
 export const MAX_FRAME_BYTES = 64 * 1024
 
@@ -51,7 +55,12 @@ function time(o: Obj, key: string): number | undefined {
   return v !== undefined && v < MAX_TIME ? v : undefined
 }
 
-export function decodeFrame(text: string, receivedAt: number): DecodeResult {
+/** `rules`: the market's payload differences (default: spot). */
+export function decodeFrame(
+  text: string,
+  receivedAt: number,
+  rules: DecodeRules = SPOT.decode,
+): DecodeResult {
   if (text.length > MAX_FRAME_BYTES) return reject('oversized', `frame of ${text.length} characters`)
   let parsed: unknown
   try {
@@ -59,16 +68,20 @@ export function decodeFrame(text: string, receivedAt: number): DecodeResult {
   } catch {
     return reject('invalid_json', text.slice(0, 80))
   }
-  return decodeValue(parsed, receivedAt)
+  return decodeValue(parsed, receivedAt, rules)
 }
 
 /** Decodes an already-parsed frame (combined `{stream, data}` or raw). */
-export function decodeValue(parsed: unknown, receivedAt: number): DecodeResult {
+export function decodeValue(
+  parsed: unknown,
+  receivedAt: number,
+  rules: DecodeRules = SPOT.decode,
+): DecodeResult {
   if (!isObj(parsed)) return reject('not_an_object', typeof parsed)
   const data = parsed.data
   if (typeof parsed.stream === 'string' && data !== undefined) {
     const stream = parsed.stream
-    const inner = decodePayload(data, receivedAt)
+    const inner = decodePayload(data, receivedAt, rules)
     if (!inner.ok) return inner
     const expected = expectedStream(inner.event)
     if (expected !== null && expected !== stream.toLowerCase()) {
@@ -76,7 +89,7 @@ export function decodeValue(parsed: unknown, receivedAt: number): DecodeResult {
     }
     return { ok: true, event: inner.event, stream }
   }
-  return decodePayload(parsed, receivedAt)
+  return decodePayload(parsed, receivedAt, rules)
 }
 
 function expectedStream(e: StreamEvent): string | null {
@@ -90,7 +103,7 @@ function expectedStream(e: StreamEvent): string | null {
   }
 }
 
-function decodePayload(v: unknown, receivedAt: number): DecodeResult {
+function decodePayload(v: unknown, receivedAt: number, rules: DecodeRules): DecodeResult {
   if (!isObj(v)) return reject('not_an_object', typeof v)
   const e = v.e
   if (e === 'kline') return decodeKline(v, receivedAt)
@@ -99,7 +112,7 @@ function decodePayload(v: unknown, receivedAt: number): DecodeResult {
     if (eventTime === undefined) return reject('bad_field', 'serverShutdown.E')
     return { ok: true, event: { type: 'server_shutdown', eventTime, receivedAt }, stream: null }
   }
-  if (e === 'bookTicker' || (e === undefined && 'u' in v && 'b' in v)) return decodeBook(v, receivedAt)
+  if (e === 'bookTicker' || (e === undefined && 'u' in v && 'b' in v)) return decodeBook(v, receivedAt, rules)
   if (isControlReply(v)) return decodeControl(v, receivedAt)
   return reject(
     'unknown_shape',
@@ -176,7 +189,7 @@ function decodeKline(v: Obj, receivedAt: number): DecodeResult {
   return { ok: true, event, stream: null }
 }
 
-function decodeBook(v: Obj, receivedAt: number): DecodeResult {
+function decodeBook(v: Obj, receivedAt: number, rules: DecodeRules): DecodeResult {
   const symbol = v.s
   if (typeof symbol !== 'string' || !SYMBOL.test(symbol)) return reject('bad_field', 'bookTicker.s')
   const updateId = int(v, 'u', 0)
@@ -189,6 +202,8 @@ function decodeBook(v: Obj, receivedAt: number): DecodeResult {
     return reject('bad_field', 'bookTicker decimal field')
   }
   let eventTime: number | null = null
+  if (v.E === undefined && rules.bookTickerEventTime === 'required')
+    return reject('bad_field', 'bookTicker.E')
   if (v.E !== undefined) {
     const t = time(v, 'E')
     if (t === undefined) return reject('bad_field', 'bookTicker.E')

@@ -4,20 +4,17 @@
  * live here (URLs, SUBSCRIBE and its retries, serverShutdown); lifecycle lives
  * in src/stream.
  */
+
 import type { Clock } from '../../core/clock.ts'
 import type { StreamEvent } from '../../core/records.ts'
 import { TypedEmitter } from '../../core/typed-emitter.ts'
+import type { MarketModule } from '../../markets/market.ts'
+import { SPOT } from '../../markets/spot.ts'
 import { type ConnectionOptions, ReconnectingConnection } from '../../stream/connection.ts'
 import type { ConnectionEvents } from '../../stream/connection-events.ts'
 import type { MessageKind } from '../../stream/managed-socket-types.ts'
 import { decodeFrame } from './decode.ts'
-import {
-  chunkStreams,
-  MAX_STREAMS_PER_CONNECTION,
-  MAX_URL_LENGTH,
-  planConnectionUrl,
-  streamsFor,
-} from './stream-names.ts'
+import { chunkStreams, MAX_URL_LENGTH, planConnectionUrl, streamsFor } from './stream-names.ts'
 import { type SubscribeRetry, Subscriptions } from './subscriptions.ts'
 
 export interface EventMeta {
@@ -55,6 +52,8 @@ export interface BinanceFeedOptions {
   /** Streams per SUBSCRIBE request when the URL could not hold them all. */
   readonly subscribeBatchSize?: number
   readonly connection?: ConnectionTuning
+  /** Stream names, routes, limits and payload rules (default: spot). */
+  readonly market?: MarketModule
 }
 
 type WithConnection<T> = { readonly connectionId: string } & T
@@ -112,6 +111,7 @@ export class BinanceFeed extends TypedEmitter<BinanceFeedEvents> {
   private readonly opts: BinanceFeedOptions
   private readonly connections: FeedConnection[]
   private readonly subscriptions: Subscriptions
+  private readonly rules: MarketModule['decode']
 
   constructor(opts: BinanceFeedOptions) {
     super()
@@ -123,11 +123,19 @@ export class BinanceFeed extends TypedEmitter<BinanceFeedEvents> {
       replace: (connectionId, socketId) =>
         this.connections.find((c) => c.id === connectionId)?.conn.rotate('subscribe_failed', socketId),
     })
-    const chunks = chunkStreams(
-      streamsFor(opts.symbols),
-      opts.maxStreamsPerConnection ?? MAX_STREAMS_PER_CONNECTION,
+    const market = opts.market ?? SPOT
+    this.rules = market.decode
+    // Streams served on different routes (futures: /market, /public) never share a connection.
+    const byRoute = new Map<string, string[]>()
+    for (const s of streamsFor(opts.symbols, market)) {
+      const route = market.stream.route(s)
+      byRoute.set(route, [...(byRoute.get(route) ?? []), s])
+    }
+    const max = opts.maxStreamsPerConnection ?? market.stream.maxStreamsPerConnection
+    const chunks = [...byRoute].flatMap(([route, streams]) =>
+      chunkStreams(streams, max).map((c) => ({ route, streams: c })),
     )
-    this.connections = chunks.map((streams, i) => this.build(`binance-${i}`, streams))
+    this.connections = chunks.map((c, i) => this.build(`binance-${i}`, c.streams, c.route))
   }
 
   start(): void {
@@ -162,8 +170,9 @@ export class BinanceFeed extends TypedEmitter<BinanceFeedEvents> {
     return this.connections.length > 0 && this.connections.every((c) => c.conn.status().healthy)
   }
 
-  private build(id: string, streams: readonly string[]): FeedConnection {
-    const plan = planConnectionUrl(this.opts.baseUrl, streams, this.opts.maxUrlLength ?? MAX_URL_LENGTH)
+  private build(id: string, streams: readonly string[], route: string): FeedConnection {
+    const max = this.opts.maxUrlLength ?? MAX_URL_LENGTH
+    const plan = planConnectionUrl(this.opts.baseUrl, streams, max, route)
     const size = this.opts.subscribeBatchSize ?? DEFAULT_SUBSCRIBE_BATCH
     const batches: string[][] = []
     for (let i = 0; i < plan.toSubscribe.length; i += size) batches.push(plan.toSubscribe.slice(i, i + size))
@@ -189,7 +198,7 @@ export class BinanceFeed extends TypedEmitter<BinanceFeedEvents> {
     receivedAt: number,
     socketId: string,
   ): MessageKind {
-    const r = decodeFrame(text, receivedAt)
+    const r = decodeFrame(text, receivedAt, this.rules)
     if (!r.ok) {
       this.opts.onInvalid?.(r.reason, r.detail, connectionId)
       this.emit('invalid', { connectionId, socketId, reason: r.reason, detail: r.detail })

@@ -3,8 +3,11 @@
  * Symbols are validated here, before they can reach a URL or a SUBSCRIBE.
  */
 
-/** Binance's per-connection stream limit (binance-api.md §3). */
-export const MAX_STREAMS_PER_CONNECTION = 1024
+import type { MarketModule } from '../../markets/market.ts'
+import { SPOT } from '../../markets/spot.ts'
+
+/** Binance's per-connection stream limit on spot (binance-api.md §3). */
+export const MAX_STREAMS_PER_CONNECTION = SPOT.stream.maxStreamsPerConnection
 /**
  * Common servers and proxies refuse request lines over 8 KiB; stay below with
  * room for the host and headers. Streams that do not fit are SUBSCRIBEd.
@@ -44,15 +47,15 @@ export function normalizeSymbol(symbol: string): string {
   return upper
 }
 
-/** `<sym>@kline_1m` and `<sym>@bookTicker` per symbol, lowercase, de-duplicated, pairs kept adjacent. */
-export function streamsFor(symbols: readonly string[]): string[] {
+/** The market's streams per symbol (spot: `<sym>@kline_1m`, `<sym>@bookTicker`), lowercase, de-duplicated, kept adjacent. */
+export function streamsFor(symbols: readonly string[], market: MarketModule = SPOT): string[] {
   const seen = new Set<string>()
   const out: string[] = []
   for (const s of symbols) {
     const lower = normalizeSymbol(s).toLowerCase()
     if (seen.has(lower)) continue
     seen.add(lower)
-    out.push(`${lower}@kline_1m`, `${lower}@bookTicker`)
+    out.push(...market.stream.streamsOf(lower))
   }
   return out
 }
@@ -82,13 +85,17 @@ export interface UrlPlan {
   readonly toSubscribe: readonly string[]
 }
 
-/** Puts as many streams in the URL as fit in `maxLength` (at least one); the rest are to SUBSCRIBE. */
+/**
+ * Puts as many streams in the URL as fit in `maxLength` (at least one); the rest are to SUBSCRIBE.
+ * `route` is the market's path for these streams below the host ('' on spot).
+ */
 export function planConnectionUrl(
   base: string,
   streams: readonly string[],
   maxLength = MAX_URL_LENGTH,
+  route = '',
 ): UrlPlan {
-  const { prefix, extraQuery } = streamBase(base)
+  const { prefix, extraQuery } = streamBase(base, route)
   let length = prefix.length + '?streams='.length + extraQuery.length
   let fit = 0
   for (const s of streams) {
@@ -101,7 +108,7 @@ export function planConnectionUrl(
   return { url: `${prefix}?streams=${inUrl.join('/')}${extraQuery}`, inUrl, toSubscribe: streams.slice(fit) }
 }
 
-function streamBase(base: string): { prefix: string; extraQuery: string } {
+function streamBase(base: string, route = ''): { prefix: string; extraQuery: string } {
   let u: URL
   try {
     u = new URL(base)
@@ -115,5 +122,5 @@ function streamBase(base: string): { prefix: string; extraQuery: string } {
   const params = new URLSearchParams(u.search)
   params.delete('streams')
   const rest = params.toString()
-  return { prefix: `${u.protocol}//${u.host}${path}/stream`, extraQuery: rest ? `&${rest}` : '' }
+  return { prefix: `${u.protocol}//${u.host}${path}${route}/stream`, extraQuery: rest ? `&${rest}` : '' }
 }
