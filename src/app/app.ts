@@ -4,17 +4,12 @@
  * is buffered. How a candle travels is in live-route.ts; how events become
  * logs and metrics in report-*.ts.
  */
-import type { RestClient } from '../binance/rest/rest-api.ts'
-import { createRestClient } from '../binance/rest/rest-client.ts'
 import type { ConnectionTuning } from '../binance/ws/feed.ts'
 import type { Config } from '../config/config.ts'
 import type { Clock } from '../core/clock.ts'
-import type { Candle } from '../core/records.ts'
-import { createFeatureEngine, type FeatureEngine } from '../feature-store/feature-engine.ts'
-import { createGapService, type GapService } from '../gaps/gap-service.ts'
+import type { Candle, Market } from '../core/records.ts'
 import type { HealthSnapshot } from '../health/health.ts'
 import { type HttpServer, startHttpServer } from '../http/server.ts'
-import { SPOT } from '../markets/spot.ts'
 import type { Logger } from '../observability/logger.ts'
 import { createMetrics, type Metrics } from '../observability/metrics.ts'
 import { writeAll } from '../outputs/output.ts'
@@ -24,12 +19,10 @@ import type { Db } from '../store/db.ts'
 import type { TimescaleStatus } from '../store/migrate.ts'
 import { DbSupervisor, openStoreWaiting, startCancelled } from './db-supervisor.ts'
 import { type AppView, createHttpRoutes, snapshot } from './http-routes.ts'
-import { LiveRoute } from './live-route.ts'
+import { MarketLane } from './market-lane.ts'
 import { QualityRecorder } from './quality-recorder.ts'
-import { onSpoolEvent, wireFeatures, wireSink, wireWriter } from './report-store.ts'
-import { onRestEvent, onWebhookEvent, wireFeed, wireGaps } from './report-stream.ts'
-import { ErrorWindow, rejectionReporter, type WiringContext } from './reporting.ts'
-import { SymbolWatch } from './symbol-watch.ts'
+import { onSpoolEvent, wireSink, wireWriter } from './report-store.ts'
+import { ErrorWindow, type WiringContext } from './reporting.ts'
 import { createRefresher, describeTimescale, noteWrites, reportTimescale } from './timescale.ts'
 
 export { dbOptions } from './db-supervisor.ts'
@@ -81,10 +74,7 @@ export function createApp(deps: AppDeps): App {
   let supervisor: DbSupervisor | null = null
   let timescale: TimescaleStatus | null = null
   let refresher: AggregateRefresher | null = null
-  let rest: RestClient | null = null
   let output: PostgresOutput | null = null
-  let features: FeatureEngine | null = null
-  let gaps: GapService | null = null
   let http: HttpServer | null = null
   let flushed = true
   let starting: Promise<void> | null = null
@@ -100,49 +90,63 @@ export function createApp(deps: AppDeps): App {
       if (supervisor) supervisor.connected = up
     },
   }
-  const live = new LiveRoute({
-    config,
-    clock,
-    logger,
-    metrics,
-    ...random,
-    ...(deps.streamTuning ? { streamTuning: deps.streamTuning } : {}),
-    rejected: rejectionReporter(ctx),
-    market: SPOT,
-  })
+  // One lane per market with symbols: its own feed, REST host and budget, features and gap repair.
+  const lanes = config.markets.map(
+    (market) =>
+      new MarketLane({
+        config,
+        market,
+        clock,
+        logger,
+        ctx,
+        ...random,
+        ...(deps.streamTuning ? { streamTuning: deps.streamTuning } : {}),
+        ...(deps.gapCheckEveryMs !== undefined ? { gapCheckEveryMs: deps.gapCheckEveryMs } : {}),
+      }),
+  )
+  const laneOf = (market: Market) => lanes.find((l) => l.module.id === market)
+  const sum = (f: (l: MarketLane) => number) => lanes.reduce((n, l) => n + f(l), 0)
+  const newest = (f: (l: MarketLane) => number | null) =>
+    lanes.reduce<number | null>((t, l) => {
+      const x = f(l)
+      return x !== null && (t === null || x > t) ? x : t
+    }, null)
   const view: AppView = {
     clock,
     metrics,
     startedAt,
-    symbols: config.symbols,
-    perSymbol: live.perSymbol,
-    candlesProcessed: () => live.candlesProcessed,
-    lastCandle: () => live.lastCandle,
-    feed: () => live.feed,
+    lanes,
+    candlesProcessed: () => sum((l) => l.live.candlesProcessed),
+    lastCandle: () => newest((l) => l.live.lastCandle),
     reachableDb: () => (supervisor?.connected ? db : null),
     databaseConnected: () => supervisor?.connected ?? false,
     candlesInDb: async () => (await supervisor?.candles()) ?? null,
     dbPoolSize: () => db?.poolSize() ?? 0,
-    pendingBackfills: () => gaps?.pendingBackfills() ?? 0,
-    gapCheckLast: () => gaps?.gapCheckLast() ?? null,
+    pendingBackfills: () => sum((l) => l.gaps?.pendingBackfills() ?? 0),
+    gapCheckLast: () => newest((l) => l.gaps?.gapCheckLast() ?? null),
     errors24h: () => errors.count(),
-    bufferSize: () => live.bufferSize(),
+    bufferSize: () => output?.bufferSize ?? 0,
     spoolBytes: () => output?.spool.bytes ?? 0,
     spoolHeldCandles: () => output?.sink.heldCandles ?? 0,
-    featuresWarmedUp: () => features?.warmedUp() ?? false,
+    featuresWarmedUp: () => lanes.every((l) => l.features?.warmedUp() ?? false),
     timescale: () => (timescale === null ? null : describeTimescale(timescale)),
   }
   const httpRoutes = createHttpRoutes(view)
-  const symbols = new SymbolWatch({ config, clock, logger, ...random, rest: () => rest })
 
   /** Commits backfilled candles; throws when the database refused some, so no gap is misjudged. */
   async function writeBackfill(candles: readonly Candle[]): Promise<void> {
-    for (const c of await writeAll(output as PostgresOutput, candles)) live.noteLatest(c)
+    for (const c of await writeAll(output as PostgresOutput, candles)) laneOf(c.market)?.live.noteLatest(c)
   }
 
   /** History written out of order (spool replay, gap repair): features and aggregates repair it. */
-  function historyChanged(symbol: string, from: number, to: number, aggregates: boolean): void {
-    void features?.onHistoryChanged(symbol, from, to)
+  function historyChanged(
+    market: Market,
+    symbol: string,
+    from: number,
+    to: number,
+    aggregates: boolean,
+  ): void {
+    void laneOf(market)?.features?.onHistoryChanged(symbol, from, to)
     if (aggregates) refresher?.note(from, to)
   }
 
@@ -166,18 +170,11 @@ export function createApp(deps: AppDeps): App {
     {
       name: 'binance rest',
       async start() {
-        rest = createRestClient({
-          baseUrl: config.restUrl,
-          market: SPOT,
-          clock,
-          ...random,
-          onEvent: onRestEvent(ctx),
-        })
-        await symbols.checkAtStart()
+        // Each market's host is asked about its own symbols; an unknown one stops the start (exit 2).
+        await Promise.all(lanes.map((l) => l.startRest()))
       },
       stop() {
-        symbols.stop()
-        rest?.close()
+        for (const l of lanes) l.stopRest()
       },
     },
     {
@@ -214,21 +211,10 @@ export function createApp(deps: AppDeps): App {
     {
       name: 'features',
       async start() {
-        features = createFeatureEngine({
-          db: db as Db,
-          clock,
-          symbols: config.symbols,
-          windows: config.featureWindows,
-          updateIntervalMs: config.featureUpdateIntervalS * 1000,
-          maxRetries: config.dbMaxRetries,
-          ...random,
-        })
-        wireFeatures(features, ctx)
-        live.targets.features = features
-        await features.warmUp()
+        for (const l of lanes) await l.startFeatures(db as Db)
       },
       async stop() {
-        await features?.close()
+        await Promise.all(lanes.map((l) => l.features?.close()))
       },
     },
     {
@@ -254,13 +240,13 @@ export function createApp(deps: AppDeps): App {
         noteWrites(o.bulk, refresher)
         wireSink(o.sink, ctx)
         // Replayed candles are history the features have not seen (or saw only in memory).
-        o.onHistoryChanged((s) => historyChanged(s.symbol, s.fromOpenTime, s.toOpenTime, true))
+        o.onHistoryChanged((s) => historyChanged(s.market, s.symbol, s.fromOpenTime, s.toOpenTime, true))
         if (o.spool.bytes > 0)
           logger.warn(
             { code: 'SPOOL_PENDING', bytes: o.spool.bytes, candles: o.spool.candles },
             'replaying the spool',
           )
-        live.targets.outputs = [o]
+        for (const l of lanes) l.live.targets.outputs = [o]
         o.start()
       },
       async stop() {
@@ -281,43 +267,22 @@ export function createApp(deps: AppDeps): App {
       name: 'gap repair',
       start() {
         if (!config.backfillEnabled) return
-        gaps = createGapService({
-          db: db as Db,
-          rest: rest as RestClient,
-          clock,
-          symbols: config.symbols,
-          thresholdMs: config.gapDetectionThresholdS * 1000,
-          initialBackfillMinutes: config.initialBackfillMinutes,
-          webhookUrl: config.gapHandlerUrl,
-          write: writeBackfill,
-          onWebhookEvent: onWebhookEvent(ctx),
-          ...random,
-          ...(deps.gapCheckEveryMs !== undefined ? { checkEveryMs: deps.gapCheckEveryMs } : {}),
-        })
-        wireGaps(gaps, ctx)
-        gaps.runner.on('history_changed', (e) => historyChanged(e.symbol, e.from, e.to, false))
-        live.targets.gaps = gaps
+        for (const l of lanes) {
+          const gaps = l.startGaps(db as Db, writeBackfill)
+          gaps.runner.on('history_changed', (e) => historyChanged(l.module.id, e.symbol, e.from, e.to, false))
+        }
       },
       stop() {
-        gaps?.stop()
+        for (const l of lanes) l.gaps?.stop()
       },
     },
     {
       name: 'stream',
       start() {
-        const feed = live.startFeed()
-        wireFeed(feed, ctx, gaps)
-        feed.start()
-        logger.info({ symbols: config.symbols, stream: config.streamUrl }, 'streaming')
-        // The stream is already running: catch-up happens beside it, never before it (nor blocking start).
-        gaps
-          ?.start()
-          .catch((err: unknown) =>
-            logger.error({ code: 'CATCH_UP_FAILED', err }, 'start-up catch-up could not be queued'),
-          )
+        for (const l of lanes) l.startStream()
       },
       async stop() {
-        await live.feed?.stop()
+        await Promise.all(lanes.map((l) => l.live.feed?.stop()))
       },
     },
   ]
@@ -331,7 +296,7 @@ export function createApp(deps: AppDeps): App {
     get db() {
       return stopping === null ? db : null
     },
-    pendingBackfills: () => gaps?.pendingBackfills() ?? 0,
+    pendingBackfills: () => view.pendingBackfills(),
     snapshot: () => snapshot(view),
     start() {
       starting ??= (async () => {

@@ -3,6 +3,8 @@
  * contract (ISO-8601 or relative like -6h, -30d). Pure; errors are typed.
  */
 import { parseArgs } from 'node:util'
+import { isMarket, MARKETS, type Market } from '../core/records.ts'
+import { MARKET_MODULES } from '../markets/markets.ts'
 
 export class UsageError extends Error {
   readonly code = 'USAGE'
@@ -22,12 +24,14 @@ export type Command =
   | { readonly name: 'migrate' }
   | {
       readonly name: 'backfill'
+      readonly market: Market
       readonly symbol: string
       readonly from: number | null
       readonly to: number | null
     }
   | {
       readonly name: 'gaps'
+      readonly market: Market
       readonly symbol: string
       readonly from: number | null
       readonly to: number | null
@@ -52,11 +56,22 @@ export function parseTime(text: string, now: number, flag: string): number {
   )
 }
 
-function symbolFlag(v: string | undefined, command: string): string {
+function marketFlag(v: string | undefined): Market {
+  if (v === undefined) return 'spot'
+  const m = v.trim().toLowerCase()
+  if (!isMarket(m))
+    throw new UsageError(`--market: "${v.slice(0, 20)}" is not a market (markets: ${MARKETS.join(', ')})`)
+  return m
+}
+
+function symbolFlag(v: string | undefined, command: string, market: Market): string {
   if (v === undefined) throw new UsageError(`${command} needs --symbol (example: --symbol BTCUSDT)`)
   const s = v.trim().toUpperCase()
-  if (!/^[A-Z0-9]{2,30}$/.test(s))
-    throw new UsageError(`--symbol: "${v.slice(0, 40)}" is not a symbol (example: BTCUSDT)`)
+  const { symbolPattern, exampleSymbol } = MARKET_MODULES[market]
+  if (!symbolPattern.test(s))
+    throw new UsageError(
+      `--symbol: "${v.slice(0, 40)}" is not a symbol of ${market} (example: --market ${market} --symbol ${exampleSymbol.replace(/^\w+:/, '').toUpperCase()})`,
+    )
   return s
 }
 
@@ -93,6 +108,7 @@ export function parseCommand(argv: readonly string[], now: number): Command {
   const options = {
     help: { type: 'boolean', short: 'h' },
     symbol: { type: 'string' },
+    market: { type: 'string' },
     from: { type: 'string' },
     to: { type: 'string' },
     json: { type: 'boolean' },
@@ -103,8 +119,8 @@ export function parseCommand(argv: readonly string[], now: number): Command {
   const allowed: Record<CommandName, readonly string[]> = {
     run: [],
     migrate: [],
-    backfill: ['symbol', 'from', 'to'],
-    gaps: ['symbol', 'from', 'to', 'json'],
+    backfill: ['symbol', 'market', 'from', 'to'],
+    gaps: ['symbol', 'market', 'from', 'to', 'json'],
     simulate: ['port', 'host', 'speed'],
   }
   let values: Record<string, string | boolean | undefined>
@@ -128,19 +144,25 @@ export function parseCommand(argv: readonly string[], now: number): Command {
       return { name: 'run' }
     case 'migrate':
       return { name: 'migrate' }
-    case 'backfill':
+    case 'backfill': {
+      const market = marketFlag(str('market'))
       return {
         name: 'backfill',
-        symbol: symbolFlag(str('symbol'), name),
+        market,
+        symbol: symbolFlag(str('symbol'), name, market),
         ...range({ from: str('from'), to: str('to') }, now),
       }
-    case 'gaps':
+    }
+    case 'gaps': {
+      const market = marketFlag(str('market'))
       return {
         name: 'gaps',
-        symbol: symbolFlag(str('symbol'), name),
+        market,
+        symbol: symbolFlag(str('symbol'), name, market),
         ...range({ from: str('from'), to: str('to') }, now),
         json: values.json === true,
       }
+    }
     case 'simulate': {
       const port = str('port') ?? '0'
       if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) {
@@ -162,14 +184,15 @@ export const USAGE = `data-feeder — Binance 1-minute klines and bookTicker int
 Usage:
   data-feeder [run]                      run the service (default)
   data-feeder migrate                    create or update the schema, then exit
-  data-feeder backfill --symbol S [--from T] [--to T]
+  data-feeder backfill --symbol S [--market M] [--from T] [--to T]
                                          fill every missing closed minute in the range from REST
-  data-feeder gaps --symbol S [--from T] [--to T] [--json]
+  data-feeder gaps --symbol S [--market M] [--from T] [--to T] [--json]
                                          report missing minutes; exit 0 when none are unexplained, 3 otherwise
   data-feeder simulate [--port N] [--host H] [--speed X]
                                          run the offline Binance-compatible server (WS + REST)
   data-feeder --help | --version
 
+Markets M: spot (default), usdm (USD-M futures), coinm (COIN-M futures).
 Times T: ISO-8601 (2024-01-01, 2024-01-01T12:00Z) or relative (-6h, -30d).
 Configuration comes from the environment or a .env file; see docs/OPERATIONS.md.
 Exit codes: 0 ok, 1 fatal error, 2 configuration or usage error, 3 gaps found.

@@ -13,11 +13,12 @@ import { createRestClient } from '../binance/rest/rest-client.ts'
 import type { Config } from '../config/config.ts'
 import type { Clock } from '../core/clock.ts'
 import { floorMinute, formatRange, type MinuteRange } from '../core/minute-ranges.ts'
-import { MINUTE_MS } from '../core/records.ts'
+import { type Market, MINUTE_MS } from '../core/records.ts'
 import { rewriteFeatures } from '../feature-store/feature-rewrite.ts'
 import { readSpansWithoutFeatures } from '../feature-store/feature-sql.ts'
 import { createFeatureWriter } from '../feature-store/feature-writer.ts'
 import { BackfillRunner } from '../gaps/backfill-runner.ts'
+import { marketModule } from '../markets/markets.ts'
 import type { Logger } from '../observability/logger.ts'
 import { writeAll } from '../outputs/output.ts'
 import { createBulkWriter } from '../outputs/postgres-output.ts'
@@ -52,9 +53,13 @@ export async function runBackfill(
     return 0
   }
   const { db, ...schema } = await openStore(config)
-  const rest = createRestClient({ baseUrl: config.restUrl, clock })
+  const rest = createRestClient({
+    baseUrl: config.hosts[cmd.market].restUrl,
+    market: marketModule(cmd.market),
+    clock,
+  })
   try {
-    const before = await detectGaps(db, 'spot', cmd.symbol, from, to + MINUTE_MS)
+    const before = await detectGaps(db, cmd.market, cmd.symbol, from, to + MINUTE_MS)
     const total = before.reduce((n, g) => n + g.missing, 0)
     logger.info(
       {
@@ -79,7 +84,7 @@ export async function runBackfill(
       db,
       rest,
       clock,
-      market: 'spot',
+      market: cmd.market,
       write: async (candles) => {
         if (candles.length > 0) changed.push(spanOf(candles))
         await writeAll(writer, candles)
@@ -110,16 +115,16 @@ export async function runBackfill(
     try {
       // Candles an earlier run committed but stopped before giving features are repaired too.
       changed.push(
-        ...(await readSpansWithoutFeatures(db, 'spot', cmd.symbol, config.featureWindows, from, to)),
+        ...(await readSpansWithoutFeatures(db, cmd.market, cmd.symbol, config.featureWindows, from, to)),
       )
-      await rewriteFeatureRows(db, clock, config, logger, cmd.symbol, changed)
+      await rewriteFeatureRows(db, clock, config, logger, cmd.market, cmd.symbol, changed)
     } catch (err) {
       // The backfill's own failure is the one to report; what it committed was still repaired if it could be.
       if (error === null) throw err
       logger.warn({ code: 'FEATURE_REWRITE_FAILED', symbol: cmd.symbol, err }, 'features not rewritten')
     }
     if (error !== null) throw error
-    const after = await detectGaps(db, 'spot', cmd.symbol, from, to + MINUTE_MS)
+    const after = await detectGaps(db, cmd.market, cmd.symbol, from, to + MINUTE_MS)
     const left = after.reduce((n, g) => n + g.missing, 0)
     logger.info({ symbol: cmd.symbol, filled: total - left, still_missing: left }, 'backfill done')
     return 0
@@ -145,6 +150,7 @@ async function rewriteFeatureRows(
   clock: Clock,
   config: Config,
   logger: Logger,
+  market: Market,
   symbol: string,
   changed: readonly MinuteRange[],
 ): Promise<void> {
@@ -158,7 +164,7 @@ async function rewriteFeatureRows(
     const done = await rewriteFeatures(
       {
         db,
-        market: 'spot',
+        market,
         symbol,
         windows: config.featureWindows,
         write: async (rows) => {

@@ -47,14 +47,15 @@ export async function runGaps(
   const { db } = await openStore(config)
   let report: GapReport
   try {
-    const gaps = to < from ? [] : await detectGaps(db, 'spot', cmd.symbol, from, to + MINUTE_MS)
+    const gaps = to < from ? [] : await detectGaps(db, cmd.market, cmd.symbol, from, to + MINUTE_MS)
     const missing = gaps.map((g) => ({ from: g.rangeStart, to: g.rangeEnd }))
-    const confirmed = missing.length === 0 ? [] : await confirmedEmptyRanges(db, 'spot', cmd.symbol, from, to)
+    const confirmed =
+      missing.length === 0 ? [] : await confirmedEmptyRanges(db, cmd.market, cmd.symbol, from, to)
     const ranges = classify(missing, confirmed)
     const iso = (t: number) => new Date(t).toISOString()
     report = {
       symbol: cmd.symbol,
-      market: 'spot',
+      market: cmd.market,
       from: iso(from),
       to: iso(to),
       minutes: Math.max(0, minutesIn({ from, to })),

@@ -3,6 +3,8 @@
  * validated, frozen. Nothing else in the code reads process.env.
  */
 import { z } from 'zod'
+import { isMarket, MARKETS, type Market } from '../core/records.ts'
+import { MARKET_MODULES } from '../markets/markets.ts'
 
 export type LogFormat = 'json' | 'pretty'
 export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full'
@@ -39,10 +41,24 @@ export interface TimescaleConfig {
   readonly explicit: readonly string[]
 }
 
-export interface Config {
+/** One market's part of the configuration: its symbols and its host roots. */
+export interface MarketConfig {
+  readonly market: Market
+  readonly symbols: readonly string[] // uppercase, de-duplicated
   readonly streamUrl: string
   readonly restUrl: string
+}
+
+export interface Config {
+  /** Spot's stream and REST base (BINANCE_STREAM_URL, BINANCE_REST_URL). */
+  readonly streamUrl: string
+  readonly restUrl: string
+  /** The spot symbols (entries without a market prefix). */
   readonly symbols: readonly string[] // uppercase, de-duplicated
+  /** Every market with at least one configured symbol, spot first. */
+  readonly markets: readonly MarketConfig[]
+  /** Every market's stream and REST host (configured or default), for the commands. */
+  readonly hosts: Readonly<Record<Market, { readonly streamUrl: string; readonly restUrl: string }>>
   readonly database: DatabaseConfig
   readonly dataDir: string
   readonly batchMaxCandles: number
@@ -78,7 +94,6 @@ export class ConfigError extends Error {
   }
 }
 
-const SYMBOL = /^[A-Z0-9]{2,30}$/
 const SECRET_VARIABLES = new Set(['DB_PASSWORD', 'DATABASE_URL'])
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -119,17 +134,45 @@ const url = (protocols: readonly string[]): z.ZodType<string> =>
     )
     .transform((v) => v.replace(/\/+$/, ''))
 
-const symbolList: z.ZodType<string[]> = z
+/** A configured symbol: `btcusdt` (spot), `usdm:btcusdt`, `coinm:btcusd_perp`. */
+export interface SymbolEntry {
+  readonly market: Market
+  readonly symbol: string // uppercase
+}
+
+const SYMBOLS_EXAMPLE = 'btcusdt,usdm:btcusdt,coinm:btcusd_perp'
+
+/** One entry → market and symbol, or the problem with it. */
+export function parseSymbolEntry(raw: string): SymbolEntry | string {
+  const text = raw.trim()
+  const colon = text.indexOf(':')
+  const prefix = colon < 0 ? 'spot' : text.slice(0, colon).trim().toLowerCase()
+  const symbol = (colon < 0 ? text : text.slice(colon + 1)).trim().toUpperCase()
+  if (!isMarket(prefix))
+    return `has an unknown market "${prefix.slice(0, 20)}" in "${text.slice(0, 40)}" (markets: ${MARKETS.join(', ')})`
+  const market = prefix
+  const m = MARKET_MODULES[market]
+  if (!m.symbolPattern.test(symbol))
+    return `has "${text.slice(0, 40)}", not a ${market} symbol: letters and digits only, 2 to 30 characters${market === 'coinm' ? ' and a contract suffix' : ''} (e.g. ${m.exampleSymbol})`
+  return { market, symbol }
+}
+
+const symbolList: z.ZodType<SymbolEntry[]> = z
   .string()
-  .transform((v) =>
-    v
-      .split(',')
-      .map((s) => s.trim().toUpperCase())
-      .filter((s) => s.length > 0),
-  )
+  .transform((v, ctx) => {
+    const out: SymbolEntry[] = []
+    for (const raw of v.split(',')) {
+      if (raw.trim() === '') continue
+      const e = parseSymbolEntry(raw)
+      if (typeof e === 'string') {
+        ctx.addIssue({ code: 'custom', message: e })
+        return z.NEVER
+      }
+      if (!out.some((x) => x.market === e.market && x.symbol === e.symbol)) out.push(e)
+    }
+    return out
+  })
   .refine((l) => l.length > 0, 'must name at least one symbol')
-  .refine((l) => l.every((s) => SYMBOL.test(s)), 'symbols are letters and digits only, 2 to 30 characters')
-  .transform((l) => [...new Set(l)])
 
 const INTERVAL_UNITS: Readonly<Record<string, string>> = {
   minute: 'minutes',
@@ -186,7 +229,11 @@ const FIELDS = {
   BINANCE_STREAM_URL: { schema: url(['ws:', 'wss:']), example: 'wss://stream.binance.com:9443/ws' },
   BINANCE_REST_URL: { schema: url(['http:', 'https:']), example: 'https://api.binance.com' },
   TRADING_SYMBOL: { schema: symbolList, example: 'btcusdt' },
-  TRADING_SYMBOLS: { schema: symbolList, example: 'btcusdt,ethusdt' },
+  TRADING_SYMBOLS: { schema: symbolList, example: SYMBOLS_EXAMPLE },
+  BINANCE_USDM_STREAM_URL: { schema: url(['ws:', 'wss:']), example: 'wss://fstream.binance.com' },
+  BINANCE_USDM_REST_URL: { schema: url(['http:', 'https:']), example: 'https://fapi.binance.com' },
+  BINANCE_COINM_STREAM_URL: { schema: url(['ws:', 'wss:']), example: 'wss://dstream.binance.com' },
+  BINANCE_COINM_REST_URL: { schema: url(['http:', 'https:']), example: 'https://dapi.binance.com' },
   DATABASE_URL: {
     schema: url(['postgres:', 'postgresql:']),
     example: 'postgres://feeder:secret@db:5432/market',
@@ -325,11 +372,28 @@ export function loadConfig(env: Env, ctx: ConfigContext = {}): Config {
   } else {
     database = { kind: 'pglite', dataDir }
   }
-  const symbols = read(env, 'TRADING_SYMBOLS') ?? readOr(env, 'TRADING_SYMBOL', ['BTCUSDT'])
+  const entries =
+    read(env, 'TRADING_SYMBOLS') ?? readOr(env, 'TRADING_SYMBOL', [{ market: 'spot', symbol: 'BTCUSDT' }])
+  const urls = (m: Market) => {
+    const { env: names, stream, rest } = MARKET_MODULES[m]
+    return {
+      streamUrl: readOr(env, names.streamUrl as Name, stream.defaultUrl) as string,
+      restUrl: readOr(env, names.restUrl as Name, rest.defaultUrl) as string,
+    }
+  }
+  const hosts = { spot: urls('spot'), usdm: urls('usdm'), coinm: urls('coinm') }
+  const markets: MarketConfig[] = MARKETS.map((market) => ({
+    market,
+    symbols: entries.filter((e) => e.market === market).map((e) => e.symbol),
+    ...hosts[market],
+  })).filter((m) => m.symbols.length > 0)
+  const spot = hosts.spot
   const config: Config = {
-    streamUrl: readOr(env, 'BINANCE_STREAM_URL', 'wss://stream.binance.com:9443/ws'),
-    restUrl: readOr(env, 'BINANCE_REST_URL', 'https://api.binance.com'),
-    symbols,
+    streamUrl: spot.streamUrl,
+    restUrl: spot.restUrl,
+    symbols: entries.filter((e) => e.market === 'spot').map((e) => e.symbol),
+    markets,
+    hosts,
     database,
     dataDir,
     batchMaxCandles: readOr(env, 'BATCH_MAX_CANDLES', 10),

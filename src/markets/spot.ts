@@ -1,4 +1,5 @@
 /** Binance spot (binance-api.md): one stream route, /api/v3 REST, 6 000 weight a minute. */
+import { DEFAULT_PACER } from '../stream/outgoing-pacer.ts'
 import type { MarketModule, RestEndpoint } from './market.ts'
 
 /** Request weights (spot, since 2023-08-25). */
@@ -11,12 +12,19 @@ const WEIGHTS: Readonly<Record<RestEndpoint, number>> = Object.freeze({
 
 export const SPOT: MarketModule = {
   id: 'spot',
+  title: 'Binance spot',
+  symbolPattern: /^[A-Z0-9]{2,30}$/,
+  exampleSymbol: 'btcusdt',
+  env: { streamUrl: 'BINANCE_STREAM_URL', restUrl: 'BINANCE_REST_URL' },
   stream: {
     defaultUrl: 'wss://stream.binance.com:9443/ws',
     streamsOf: (s: string) => [`${s}@kline_1m`, `${s}@bookTicker`],
     route: () => '',
     /** Binance's per-connection stream limit (binance-api.md §3). */
     maxStreamsPerConnection: 1024,
+    pacer: DEFAULT_PACER,
+    limits: { incomingPerSecond: 5, serverPingMs: 20_000, pongDeadlineMs: 60_000 },
+    klineUpdateMs: 2_000,
   },
   rest: {
     defaultUrl: 'https://api.binance.com',
@@ -29,7 +37,8 @@ export const SPOT: MarketModule = {
     weightOf: (endpoint: RestEndpoint) => WEIGHTS[endpoint],
     weightLimitPerMinute: 6000,
     klinesPageLimit: 1000,
+    exchangeInfoBySymbols: true,
   },
   decode: { bookTickerEventTime: 'optional' },
-  simulator: { wsRoutes: [''] },
+  simulator: { wsRoutes: [''], wsMount: '', unroutedServes: () => true, futures: false },
 }

@@ -22,7 +22,7 @@
  *   that lands in both places is harmless: replay is idempotent).
  */
 import { type Clock, type TimerHandle, within } from '../core/clock.ts'
-import type { Candle } from '../core/records.ts'
+import type { Candle, Market } from '../core/records.ts'
 import { delayFor, schedule } from '../core/retry.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import { writeWithRetries } from '../store/batch-retry.ts'
@@ -45,6 +45,7 @@ export interface DurableSinkOptions {
 
 /** Open times of the candles a replay wrote, per symbol: history that changed under the features. */
 export interface ReplayedSpan {
+  readonly market: Market
   readonly symbol: string
   readonly fromOpenTime: number
   readonly toOpenTime: number
@@ -234,13 +235,22 @@ export class DurableSink extends TypedEmitter<DurableSinkEvents> {
       this.rewriteHeld()
       return
     }
-    const spans = new Map<string, { symbol: string; fromOpenTime: number; toOpenTime: number }>()
+    const spans = new Map<
+      string,
+      { market: Market; symbol: string; fromOpenTime: number; toOpenTime: number }
+    >()
     const r: ReplayResult = await spool.replay(async (batch) => {
       await this.writeReplay(batch)
       for (const c of batch) {
-        const s = spans.get(c.symbol)
+        const key = `${c.market}:${c.symbol}`
+        const s = spans.get(key)
         if (s === undefined)
-          spans.set(c.symbol, { symbol: c.symbol, fromOpenTime: c.openTime, toOpenTime: c.openTime })
+          spans.set(key, {
+            market: c.market,
+            symbol: c.symbol,
+            fromOpenTime: c.openTime,
+            toOpenTime: c.openTime,
+          })
         else {
           s.fromOpenTime = Math.min(s.fromOpenTime, c.openTime)
           s.toOpenTime = Math.max(s.toOpenTime, c.openTime)

@@ -16,9 +16,32 @@ describe('parseCommand', () => {
     assert.deepEqual(parseCommand(['--version'], NOW), { name: 'version' })
   })
 
+  it('--market picks the market of the symbol (spot when absent); a symbol must fit it', () => {
+    assert.deepEqual(parseCommand(['gaps', '--market', 'coinm', '--symbol', 'btcusd_perp'], NOW), {
+      name: 'gaps',
+      market: 'coinm',
+      symbol: 'BTCUSD_PERP',
+      from: null,
+      to: null,
+      json: false,
+    })
+    assert.equal(
+      (parseCommand(['backfill', '--market', 'USDM', '--symbol', 'ethusdt'], NOW) as { market: string })
+        .market,
+      'usdm',
+    )
+    assert.throws(() => parseCommand(['gaps', '--market', 'xyz', '--symbol', 'btcusdt'], NOW), {
+      message: /--market: "xyz" is not a market \(markets: spot, usdm, coinm\)/,
+    })
+    assert.throws(() => parseCommand(['gaps', '--symbol', 'btcusd_perp'], NOW), {
+      message: /not a symbol of spot/,
+    })
+  })
+
   it('backfill and gaps take a symbol and a range', () => {
     assert.deepEqual(parseCommand(['backfill', '--symbol', 'btcusdt', '--from', '-6h'], NOW), {
       name: 'backfill',
+      market: 'spot',
       symbol: 'BTCUSDT',
       from: NOW - 6 * 3_600_000,
       to: null,
@@ -30,6 +53,7 @@ describe('parseCommand', () => {
       ),
       {
         name: 'gaps',
+        market: 'spot',
         symbol: 'ETHUSDT',
         from: Date.UTC(2024, 0, 1),
         to: Date.UTC(2024, 0, 1, 12),

@@ -1,5 +1,5 @@
 /**
- * Binance spot REST client for public market data (klines, exchangeInfo, time,
+ * Binance REST client (one per market and host) for public market data (klines, exchangeInfo, time,
  * ping) with manners: one weight budget for every caller, Retry-After obeyed
  * for all requests at once, jittered exponential backoff on transient failures,
  * every response validated before use. No API key: public data only.
@@ -44,10 +44,9 @@ export {
 } from './rest-errors.ts'
 export { type KlinePage, parseKlineRows, type RowRejection } from './rest-rows.ts'
 
-const SYMBOL_RE = /^[A-Z0-9]{2,30}$/
-
-function checkSymbol(symbol: string): void {
-  if (!SYMBOL_RE.test(symbol)) throw new RestError('INVALID_ARGUMENT', `bad symbol ${JSON.stringify(symbol)}`)
+function checkSymbol(symbol: string, market: MarketModule): void {
+  if (!market.symbolPattern.test(symbol))
+    throw new RestError('INVALID_ARGUMENT', `bad ${market.id} symbol ${JSON.stringify(symbol)}`)
 }
 
 function checkTime(name: string, v: number | undefined): void {
@@ -110,21 +109,26 @@ export class BinanceRestClient implements RestClient {
   }
 
   async klines(symbol: string, q: KlinesQuery): Promise<KlinePage> {
-    checkSymbol(symbol)
+    checkSymbol(symbol, this.market)
     checkTime('startTime', q.startTime)
     checkTime('endTime', q.endTime)
     if (q.startTime !== undefined && q.endTime !== undefined && q.startTime > q.endTime) {
       throw new RestError('INVALID_ARGUMENT', `startTime ${q.startTime} > endTime ${q.endTime}`)
     }
-    if (q.limit !== undefined && !(Number.isInteger(q.limit) && q.limit >= 1 && q.limit <= 1000)) {
-      throw new RestError('INVALID_ARGUMENT', `limit must be 1…1000, got ${q.limit}`)
+    const maxLimit = this.market.rest.klinesPageLimit
+    if (q.limit !== undefined && !(Number.isInteger(q.limit) && q.limit >= 1 && q.limit <= maxLimit)) {
+      throw new RestError('INVALID_ARGUMENT', `limit must be 1…${maxLimit}, got ${q.limit}`)
     }
     const params = new URLSearchParams({ symbol, interval: '1m' })
     if (q.startTime !== undefined) params.set('startTime', String(q.startTime))
     if (q.endTime !== undefined) params.set('endTime', String(q.endTime))
     if (q.limit !== undefined) params.set('limit', String(q.limit))
     const page = await this.call('klines', params, ({ body, receivedAt }) =>
-      parseKlineRows(body, symbol, receivedAt - this.closeGraceMs, { ...q, receivedAt }),
+      parseKlineRows(body, symbol, receivedAt - this.closeGraceMs, {
+        ...q,
+        receivedAt,
+        market: this.market.id,
+      }),
     )
     if (page.rejected.length > 0) this.emit({ type: 'rejected_rows', symbol, rejections: page.rejected })
     return page
@@ -136,7 +140,7 @@ export class BinanceRestClient implements RestClient {
     toOpenTime: number,
     onPage?: (candles: readonly Candle[]) => Promise<void> | void,
   ): Promise<BackfillResult> {
-    checkSymbol(symbol)
+    checkSymbol(symbol, this.market)
     for (const [name, v] of [
       ['fromOpenTime', fromOpenTime],
       ['toOpenTime', toOpenTime],
@@ -171,8 +175,9 @@ export class BinanceRestClient implements RestClient {
   ): Promise<{ symbols: Array<{ symbol: string; status: string }> }> {
     const params = new URLSearchParams()
     if (symbols !== undefined && symbols.length > 0) {
-      for (const s of symbols) checkSymbol(s)
-      params.set('symbols', JSON.stringify(symbols))
+      for (const s of symbols) checkSymbol(s, this.market)
+      // Futures exchangeInfo takes no parameters: it lists every contract, the caller looks the symbols up.
+      if (this.market.rest.exchangeInfoBySymbols) params.set('symbols', JSON.stringify(symbols))
     }
     return this.call('exchangeInfo', params, ({ body }) => {
       const list = expectObject(body, 'exchangeInfo').symbols
@@ -180,10 +185,12 @@ export class BinanceRestClient implements RestClient {
       return {
         symbols: list.map((s: unknown, i) => {
           const o = expectObject(s, `exchangeInfo symbols[${i}]`)
-          if (typeof o.symbol !== 'string' || typeof o.status !== 'string') {
+          // COIN-M names the status `contractStatus`.
+          const status = o.status ?? o.contractStatus
+          if (typeof o.symbol !== 'string' || typeof status !== 'string') {
             throw new RestError('BAD_RESPONSE', `exchangeInfo symbols[${i}] lacks symbol/status`)
           }
-          return { symbol: o.symbol, status: o.status }
+          return { symbol: o.symbol, status }
         }),
       }
     })
