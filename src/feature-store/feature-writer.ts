@@ -19,77 +19,21 @@
  * It never logs; the composition root listens to its events.
  */
 
-import type { Clock, TimerHandle } from '../core/clock.ts'
+import type { TimerHandle } from '../core/clock.ts'
 import { delayFor, schedule } from '../core/retry.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import { type FeatureRow, featureKey } from '../features/feature-row.ts'
 import { backoffMs, writeWithRetries } from '../store/batch-retry.ts'
-import type { Db } from '../store/db.ts'
 import { isRowRejection, isTransientDbError, StoreError } from '../store/errors.ts'
 import { buildFeatureUpsert } from './feature-sql.ts'
+import type { FeatureWriter, FeatureWriterEvents, FeatureWriterOptions } from './feature-writer-api.ts'
 
-export interface FeatureWriterOptions {
-  db: Db
-  clock: Clock
-  /** A row waits at most this long before its batch is written. */
-  intervalMs: number
-  maxRetries: number
-  /** Rows per statement; default 5 000 (1 000 on PGlite, which blocks the event loop while it works). */
-  maxBatch?: number
-  retryBaseMs?: number
-  retryMaxMs?: number
-  random?: () => number
-  /** Rows kept for a later retry while the database fails; default 1 000 000. */
-  maxKeptRows?: number
-}
-
-export interface FeatureFlushInfo {
-  size: number
-  attempts: number
-  durationMs: number
-  /** Rows inserted or changed; identical rewrites count 0. */
-  changed: number
-}
-
-export interface FeatureRetryInfo {
-  attempt: number
-  delayMs: number
-  error: unknown
-}
-
-export interface FeatureFailure {
-  rows: readonly FeatureRow[]
-  error: unknown
-  /**
-   * True: the rows are given up (refused by the database, dropped over the
-   * kept bound, or still failing at close). False: they are kept and written
-   * later, unless a newer row for the same key replaces them first.
-   */
-  final: boolean
-  /** When not final: in how many ms the kept rows are tried again. */
-  retryInMs?: number
-}
-
-type Events = { flushed: FeatureFlushInfo; retry: FeatureRetryInfo; failed: FeatureFailure }
-
-export interface FeatureWriter {
-  add(rows: readonly FeatureRow[]): void
-  /** Rows buffered, in flight, or kept for a later retry. */
-  readonly bufferSize: number
-  /** Writes everything handed in so far now, kept rows included; resolves when it is written, kept again or failed. */
-  flush(): Promise<void>
-  /** Flushes, stops the timers; what still fails is final, later rows are failed loudly. Idempotent. */
-  close(): Promise<void>
-  /** Rows given up since the last call (except those dropped over the kept bound); the list is emptied. */
-  takeFailed(): FeatureRow[]
-  on<K extends keyof Events>(event: K, fn: (info: Events[K]) => void): void
-}
+export * from './feature-writer-api.ts'
 
 export function createFeatureWriter(opts: FeatureWriterOptions): FeatureWriter {
   return new IntervalFeatureWriter(opts)
 }
 
-/** The longest a kept row waits between two tries. */
 /** About 100 MB of rows: 100 symbols × 3 windows for 11 hours of outage. */
 const DEFAULT_MAX_KEPT_ROWS = 200_000
 
@@ -110,7 +54,7 @@ interface Pass {
   wrote: boolean
 }
 
-class IntervalFeatureWriter extends TypedEmitter<Events> implements FeatureWriter {
+class IntervalFeatureWriter extends TypedEmitter<FeatureWriterEvents> implements FeatureWriter {
   private readonly opts: FeatureWriterOptions
   private readonly cap: number
   private readonly maxKept: number

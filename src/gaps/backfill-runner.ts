@@ -12,20 +12,15 @@
 import type { RestClient } from '../binance/rest/rest-api.ts'
 import { isRestError } from '../binance/rest/rest-errors.ts'
 import type { Clock, TimerHandle } from '../core/clock.ts'
-import {
-  floorMinute,
-  type MinuteRange,
-  minutesIn,
-  subtractRanges,
-  totalMinutes,
-} from '../core/minute-ranges.ts'
+import { floorMinute, type MinuteRange, minutesIn, totalMinutes } from '../core/minute-ranges.ts'
 import type { Candle, Market } from '../core/records.ts'
 import { MINUTE_MS } from '../core/records.ts'
 import { delayFor, SCHEDULES } from '../core/retry.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
-import { detectGaps, insertQualityLog } from '../store/candle-queries.ts'
+import { insertQualityLog } from '../store/candle-queries.ts'
 import type { Queryable } from '../store/db.ts'
-import { confirmedEmptyRanges } from '../store/gap-queries.ts'
+import { unexplainedMissing } from '../store/gap-queries.ts'
+import { addJobs, type Job, type Pending } from './backfill-queue.ts'
 import type { DetectedGap, GapCause } from './gap-detector.ts'
 
 export interface BackfillRunnerOptions {
@@ -50,45 +45,6 @@ export interface BackfillRunnerEvents {
   job_failed: { symbol: string; range: MinuteRange; error: unknown; retryInMs: number }
   history_changed: { symbol: string; from: number; to: number }
   idle: { at: number }
-}
-
-/** A queued range and why it was queued. */
-interface Job extends MinuteRange {
-  readonly cause: GapCause
-  /** A retry after a failure: its gap_detected is already recorded. */
-  readonly announced: boolean
-}
-
-interface Pending {
-  ranges: Job[]
-  notBefore: number
-  failures: number
-}
-
-/**
- * Adds jobs to a symbol's queue. A minute already queued keeps the job that
- * queued it first (its cause is the one recorded); only the minutes new to
- * the queue take the incoming job's cause. Touching jobs of the same kind join.
- */
-function addJobs(queued: readonly Job[], incoming: readonly Job[]): Job[] {
-  let all = [...queued]
-  for (const job of incoming) {
-    const fresh = subtractRanges([job], all).map((r) => ({
-      ...r,
-      cause: job.cause,
-      announced: job.announced,
-    }))
-    all = [...all, ...fresh]
-  }
-  all.sort((a, b) => a.from - b.from)
-  const out: Job[] = []
-  for (const j of all) {
-    const last = out.at(-1)
-    if (last && last.cause === j.cause && last.announced === j.announced && j.from <= last.to + MINUTE_MS)
-      out[out.length - 1] = { ...last, to: Math.max(last.to, j.to) }
-    else out.push(j)
-  }
-  return out
 }
 
 const DEFAULT_UNFILLABLE_AFTER_MS = 10 * MINUTE_MS
@@ -338,14 +294,7 @@ export class BackfillRunner extends TypedEmitter<BackfillRunnerEvents> {
     return { unsettled, recent: later }
   }
 
-  private async missingIn(symbol: string, r: MinuteRange): Promise<MinuteRange[]> {
-    const { db, market } = this.opts
-    const gaps = await detectGaps(db, market, symbol, r.from, r.to + MINUTE_MS)
-    if (gaps.length === 0) return []
-    const empty = await confirmedEmptyRanges(db, market, symbol, r.from, r.to)
-    return subtractRanges(
-      gaps.map((g) => ({ from: g.rangeStart, to: g.rangeEnd })),
-      empty,
-    )
+  private missingIn(symbol: string, r: MinuteRange): Promise<MinuteRange[]> {
+    return unexplainedMissing(this.opts.db, this.opts.market, symbol, r)
   }
 }

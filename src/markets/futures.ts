@@ -5,11 +5,10 @@
  * deadline, klines every 250 ms; REST klines up to 1500 a page, weighted by
  * the page size asked for; bookTicker with `E` and `T`.
  */
-import type { PacerOptions } from '../stream/outgoing-pacer.ts'
 import type { MarketModule, RestEndpoint } from './market.ts'
 
 /** 8 per 1.2 s under "10 per second", with the same jitter margin as spot's 4 per 1.2 s. */
-export const FUTURES_PACER: PacerOptions = Object.freeze({ limit: 8, windowMs: 1_200 })
+export const FUTURES_PACER: MarketModule['stream']['pacer'] = Object.freeze({ limit: 8, windowMs: 1_200 })
 
 export const FUTURES_STREAM_LIMITS: MarketModule['stream']['limits'] = Object.freeze({
   incomingPerSecond: 10,

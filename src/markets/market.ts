@@ -16,7 +16,6 @@
  * through ConnectionTuning, per feed, rather than into this table.
  */
 import type { Market } from '../core/records.ts'
-import type { PacerOptions } from '../stream/outgoing-pacer.ts'
 
 export type RestEndpoint = 'klines' | 'exchangeInfo' | 'time' | 'ping'
 
@@ -42,7 +41,7 @@ export interface MarketModule {
      * Our frames (pongs, pings, SUBSCRIBEs) per window, under the market's
      * incoming-message limit (spot 5/s, futures 10/s).
      */
-    readonly pacer: PacerOptions
+    readonly pacer: { readonly limit: number; readonly windowMs: number }
     /** The documented limits, for the simulator and the docs. */
     readonly limits: {
       readonly incomingPerSecond: number

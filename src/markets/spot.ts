@@ -1,5 +1,4 @@
 /** Binance spot (binance-api.md): one stream route, /api/v3 REST, 6 000 weight a minute. */
-import { DEFAULT_PACER } from '../stream/outgoing-pacer.ts'
 import type { MarketModule, RestEndpoint } from './market.ts'
 
 /** Request weights (spot, since 2023-08-25). */
@@ -22,7 +21,8 @@ export const SPOT: MarketModule = {
     route: () => '',
     /** Binance's per-connection stream limit (binance-api.md §3). */
     maxStreamsPerConnection: 1024,
-    pacer: DEFAULT_PACER,
+    // 4 per 1.2 s under "5 per second" (the stream's DEFAULT_PACER).
+    pacer: { limit: 4, windowMs: 1_200 },
     limits: { incomingPerSecond: 5, serverPingMs: 20_000, pongDeadlineMs: 60_000 },
     klineUpdateMs: 2_000,
   },

@@ -22,15 +22,15 @@
  *   that lands in both places is harmless: replay is idempotent).
  */
 import { type Clock, type TimerHandle, within } from '../core/clock.ts'
-import type { Candle, Market } from '../core/records.ts'
+import type { Candle } from '../core/records.ts'
 import { delayFor, schedule } from '../core/retry.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
-import { writeWithRetries } from '../store/batch-retry.ts'
-import { buildCandleUpsert, candleKey } from '../store/candle-sql.ts'
+import { candleKey } from '../store/candle-sql.ts'
 import type { CandleWriter } from '../store/candle-writer.ts'
 import type { Db } from '../store/db.ts'
 import { isRowRejection } from '../store/errors.ts'
-import type { ReplayResult, Spool } from './spool.ts'
+import type { Spool } from './spool.ts'
+import { type ReplayedSpan, replaySpool } from './spool-replay.ts'
 
 export interface DurableSinkOptions {
   readonly writer: CandleWriter
@@ -43,13 +43,7 @@ export interface DurableSinkOptions {
   readonly random?: () => number
 }
 
-/** Open times of the candles a replay wrote, per symbol: history that changed under the features. */
-export interface ReplayedSpan {
-  readonly market: Market
-  readonly symbol: string
-  readonly fromOpenTime: number
-  readonly toOpenTime: number
-}
+export type { ReplayedSpan }
 
 export type SpoolReason = 'write_failed' | 'shutdown' | 'held'
 
@@ -235,29 +229,9 @@ export class DurableSink extends TypedEmitter<DurableSinkEvents> {
       this.rewriteHeld()
       return
     }
-    const spans = new Map<
-      string,
-      { market: Market; symbol: string; fromOpenTime: number; toOpenTime: number }
-    >()
-    const r: ReplayResult = await spool.replay(async (batch) => {
-      await this.writeReplay(batch)
-      for (const c of batch) {
-        const key = `${c.market}:${c.symbol}`
-        const s = spans.get(key)
-        if (s === undefined)
-          spans.set(key, {
-            market: c.market,
-            symbol: c.symbol,
-            fromOpenTime: c.openTime,
-            toOpenTime: c.openTime,
-          })
-        else {
-          s.fromOpenTime = Math.min(s.fromOpenTime, c.openTime)
-          s.toOpenTime = Math.max(s.toOpenTime, c.openTime)
-        }
-      }
-    })
-    const written = [...spans.values()]
+    const { result: r, spans: written } = await replaySpool(spool, this.opts.db, (candles, error) =>
+      this.emit('rejected', { candles, error }),
+    )
     // The database took the whole spool: what is held goes back to the writer (which spools
     // what it still cannot write). Otherwise it moves into whatever room the replay made.
     if (spool.records === 0) this.rewriteHeld()
@@ -287,31 +261,6 @@ export class DurableSink extends TypedEmitter<DurableSinkEvents> {
         error: r.error,
       })
     }
-  }
-
-  /**
-   * The fill-only upsert, through the writers' one retry-and-bisect: rows refused as such
-   * are rejected; any other failure stops the replay (the rest stays spooled). No retry
-   * here: the replay timer is the retry.
-   */
-  private async writeReplay(batch: readonly Candle[]): Promise<void> {
-    let stop: { error: unknown } | null = null
-    const r = await writeWithRetries(batch, {
-      maxRetries: 0,
-      write: async (rows) => {
-        if (stop !== null) throw stop.error
-        try {
-          return (await this.opts.db.query(buildCandleUpsert(rows, 'fill'))).rowCount ?? 0
-        } catch (error) {
-          if (!isRowRejection(error)) stop ??= { error }
-          throw error
-        }
-      },
-      sleep: async () => {},
-    })
-    for (const f of r.failed)
-      if (isRowRejection(f.error)) this.emit('rejected', { candles: f.rows, error: f.error })
-    if (stop !== null) throw (stop as { error: unknown }).error
   }
 
   private schedule(): void {

@@ -1,5 +1,5 @@
 /**
- * Binance REST client (one per market and host) for public market data (klines, exchangeInfo, time,
+ * Binance REST client, one per market host, for public market data (klines, exchangeInfo, time,
  * ping) with manners: one weight budget for every caller, Retry-After obeyed
  * for all requests at once, jittered exponential backoff on transient failures,
  * every response validated before use. No API key: public data only.
@@ -13,6 +13,7 @@ import { MINUTE_MS } from '../../core/records.ts'
 import { delayFor, offsetJitter, SCHEDULES, schedule } from '../../core/retry.ts'
 import type { MarketModule } from '../../markets/market.ts'
 import { SPOT } from '../../markets/spot.ts'
+import { httpGet } from './http-get.ts'
 import {
   type BackfillResult,
   type KlinesQuery,
@@ -25,14 +26,18 @@ import {
 } from './rest-api.ts'
 import { isRetryableRestError, RestError } from './rest-errors.ts'
 import {
-  expectObject,
-  interpretResponse,
-  parseRetryAfter,
-  parseUsedWeight,
-  TOO_MANY_REQUESTS,
-} from './rest-response.ts'
+  checkMinute,
+  checkSymbol,
+  exchangeInfoParams,
+  klinesParams,
+  readExchangeInfo,
+  readServerTime,
+  refusalWait,
+  restBase,
+} from './rest-requests.ts'
+import { expectObject, interpretResponse } from './rest-response.ts'
 import { type KlinePage, parseKlineRows } from './rest-rows.ts'
-import { WeightBudget, WINDOW_MS } from './weight-budget.ts'
+import { WeightBudget } from './weight-budget.ts'
 
 export * from './rest-api.ts'
 export {
@@ -43,17 +48,6 @@ export {
   type RestErrorCode,
 } from './rest-errors.ts'
 export { type KlinePage, parseKlineRows, type RowRejection } from './rest-rows.ts'
-
-function checkSymbol(symbol: string, market: MarketModule): void {
-  if (!market.symbolPattern.test(symbol))
-    throw new RestError('INVALID_ARGUMENT', `bad ${market.id} symbol ${JSON.stringify(symbol)}`)
-}
-
-function checkTime(name: string, v: number | undefined): void {
-  if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) {
-    throw new RestError('INVALID_ARGUMENT', `${name} must be a non-negative integer (ms), got ${v}`)
-  }
-}
 
 interface Answer {
   readonly body: unknown
@@ -77,16 +71,7 @@ export class BinanceRestClient implements RestClient {
   private backoffSleeping = 0
 
   constructor(opts: RestClientOptions) {
-    let url: URL
-    try {
-      url = new URL(opts.baseUrl)
-    } catch (cause) {
-      throw new RestError('INVALID_ARGUMENT', `bad baseUrl ${JSON.stringify(opts.baseUrl)}`, { cause })
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new RestError('INVALID_ARGUMENT', `baseUrl must be http(s): ${opts.baseUrl}`)
-    }
-    this.base = `${url.origin}${url.pathname.replace(/\/+$/, '')}`
+    this.base = restBase(opts.baseUrl)
     this.clock = opts.clock
     this.random = opts.random ?? Math.random
     this.timeoutMs = opts.timeoutMs ?? REST_DEFAULTS.timeoutMs
@@ -109,20 +94,7 @@ export class BinanceRestClient implements RestClient {
   }
 
   async klines(symbol: string, q: KlinesQuery): Promise<KlinePage> {
-    checkSymbol(symbol, this.market)
-    checkTime('startTime', q.startTime)
-    checkTime('endTime', q.endTime)
-    if (q.startTime !== undefined && q.endTime !== undefined && q.startTime > q.endTime) {
-      throw new RestError('INVALID_ARGUMENT', `startTime ${q.startTime} > endTime ${q.endTime}`)
-    }
-    const maxLimit = this.market.rest.klinesPageLimit
-    if (q.limit !== undefined && !(Number.isInteger(q.limit) && q.limit >= 1 && q.limit <= maxLimit)) {
-      throw new RestError('INVALID_ARGUMENT', `limit must be 1…${maxLimit}, got ${q.limit}`)
-    }
-    const params = new URLSearchParams({ symbol, interval: '1m' })
-    if (q.startTime !== undefined) params.set('startTime', String(q.startTime))
-    if (q.endTime !== undefined) params.set('endTime', String(q.endTime))
-    if (q.limit !== undefined) params.set('limit', String(q.limit))
+    const params = klinesParams(symbol, q, this.market)
     const page = await this.call('klines', params, ({ body, receivedAt }) =>
       parseKlineRows(body, symbol, receivedAt - this.closeGraceMs, {
         ...q,
@@ -141,13 +113,8 @@ export class BinanceRestClient implements RestClient {
     onPage?: (candles: readonly Candle[]) => Promise<void> | void,
   ): Promise<BackfillResult> {
     checkSymbol(symbol, this.market)
-    for (const [name, v] of [
-      ['fromOpenTime', fromOpenTime],
-      ['toOpenTime', toOpenTime],
-    ] as const) {
-      checkTime(name, v)
-      if (v % MINUTE_MS !== 0) throw new RestError('INVALID_ARGUMENT', `${name} ${v} is not a minute start`)
-    }
+    checkMinute('fromOpenTime', fromOpenTime)
+    checkMinute('toOpenTime', toOpenTime)
     // Never ask for minutes that have not closed: the newest closed one opened ≥ 1 min + grace ago.
     const lastClosed = Math.floor((this.clock.now() - this.closeGraceMs - MINUTE_MS) / MINUTE_MS) * MINUTE_MS
     const to = Math.min(toOpenTime, lastClosed)
@@ -173,37 +140,13 @@ export class BinanceRestClient implements RestClient {
   async exchangeInfo(
     symbols?: readonly string[],
   ): Promise<{ symbols: Array<{ symbol: string; status: string }> }> {
-    const params = new URLSearchParams()
-    if (symbols !== undefined && symbols.length > 0) {
-      for (const s of symbols) checkSymbol(s, this.market)
-      // Futures exchangeInfo takes no parameters: it lists every contract, the caller looks the symbols up.
-      if (this.market.rest.exchangeInfoBySymbols) params.set('symbols', JSON.stringify(symbols))
-    }
-    return this.call('exchangeInfo', params, ({ body }) => {
-      const list = expectObject(body, 'exchangeInfo').symbols
-      if (!Array.isArray(list)) throw new RestError('BAD_RESPONSE', 'exchangeInfo: symbols is not an array')
-      return {
-        symbols: list.map((s: unknown, i) => {
-          const o = expectObject(s, `exchangeInfo symbols[${i}]`)
-          // COIN-M names the status `contractStatus`.
-          const status = o.status ?? o.contractStatus
-          if (typeof o.symbol !== 'string' || typeof status !== 'string') {
-            throw new RestError('BAD_RESPONSE', `exchangeInfo symbols[${i}] lacks symbol/status`)
-          }
-          return { symbol: o.symbol, status }
-        }),
-      }
-    })
+    return this.call('exchangeInfo', exchangeInfoParams(symbols, this.market), ({ body }) =>
+      readExchangeInfo(body),
+    )
   }
 
   serverTime(): Promise<number> {
-    return this.call('time', new URLSearchParams(), ({ body }) => {
-      const t = expectObject(body, 'time').serverTime
-      if (typeof t !== 'number' || !Number.isSafeInteger(t) || t <= 0) {
-        throw new RestError('BAD_RESPONSE', `time: serverTime ${String(t)}`)
-      }
-      return t
-    })
+    return this.call('time', new URLSearchParams(), ({ body }) => readServerTime(body))
   }
 
   async ping(): Promise<void> {
@@ -290,45 +233,26 @@ export class BinanceRestClient implements RestClient {
       const qs = params.toString()
       this.emit({ type: 'request', endpoint, query: qs, weight, attempt })
       const url = `${this.base}${this.market.rest.paths[endpoint]}${qs === '' ? '' : `?${qs}`}`
-      const timeout = new AbortController()
-      const timer = this.clock.setTimeout(() => timeout.abort(), this.timeoutMs)
-      let res: Response
-      let text: string
-      try {
-        res = await this.fetchImpl(url, {
-          method: 'GET',
-          headers: { accept: 'application/json' },
-          signal: AbortSignal.any([timeout.signal, this.closer.signal]),
-        })
-        header = parseUsedWeight(res.headers.get('x-mbx-used-weight-1m'))
-        text = await res.text()
-      } catch (cause) {
-        if (this.closer.signal.aborted) throw new RestError('CLOSED', 'REST client closed', { cause })
-        if (timeout.signal.aborted) {
-          throw new RestError('TIMEOUT', `${endpoint}: no complete response in ${this.timeoutMs} ms`, {
-            cause,
-          })
-        }
-        throw new RestError('NETWORK', `${endpoint}: ${networkDetail(cause)}`, { cause })
-      } finally {
-        timer.cancel()
-      }
+      const raw = await httpGet(url, {
+        clock: this.clock,
+        fetchImpl: this.fetchImpl,
+        timeoutMs: this.timeoutMs,
+        closed: this.closer.signal,
+        what: endpoint,
+        onUsedWeight: (w) => {
+          header = w
+        },
+      })
       const receivedAt = this.clock.now()
       release()
       this.emit({
         type: 'weight',
         endpoint,
-        status: res.status,
+        status: raw.status,
         headerWeight: header ?? null,
         usedWeight: this.budget.used(),
         safeLimit: this.budget.safeLimit,
       })
-      const raw = {
-        status: res.status,
-        contentType: res.headers.get('content-type') ?? '',
-        text,
-        retryAfter: res.headers.get('retry-after'),
-      }
       try {
         return { body: interpretResponse(raw, receivedAt), receivedAt }
       } catch (e) {
@@ -342,14 +266,11 @@ export class BinanceRestClient implements RestClient {
 
   /** 429 / 418 / -1003: stop every request of this client until Binance says it is safe (+ jitter). */
   private onRefusal(endpoint: RestEndpoint, e: RestError, retryAfter: string | null, now: number): void {
-    const is418 = e.code === 'HTTP_418'
-    if (!is418 && e.code !== 'HTTP_429' && e.binanceCode !== TOO_MANY_REQUESTS) return
-    const nextWindow = (Math.floor(now / WINDOW_MS) + 1) * WINDOW_MS - now
-    const retryAfterMs =
-      parseRetryAfter(retryAfter, now) ?? (is418 ? REST_DEFAULTS.banFallbackMs : nextWindow)
-    const jitter = offsetJitter(SCHEDULES['rest.pause'], this.random)
-    const pausedUntil = now + retryAfterMs + jitter
-    this.budget.pause(pausedUntil, is418 ? 418 : 429)
+    const wait = refusalWait(e, retryAfter, now)
+    if (wait === null) return
+    const { retryAfterMs, status } = wait
+    const pausedUntil = now + retryAfterMs + offsetJitter(SCHEDULES['rest.pause'], this.random)
+    this.budget.pause(pausedUntil, status)
     this.emit({
       type: 'rate_limited',
       endpoint,
@@ -385,13 +306,6 @@ export class BinanceRestClient implements RestClient {
       // a listener's failure is not the client's
     }
   }
-}
-
-function networkDetail(e: unknown): string {
-  const cause = (e as { cause?: unknown } | null)?.cause
-  const code = (cause as { code?: unknown } | null)?.code
-  const msg = e instanceof Error ? e.message : String(e)
-  return typeof code === 'string' ? `${code} (${msg})` : msg
 }
 
 export function createRestClient(opts: RestClientOptions): RestClient {
