@@ -160,7 +160,11 @@ export function createApp(deps: AppDeps): App {
       let opened: Db | null = null
       try {
         opened = await openDb(dbOptions(config))
-        const m = await migrate(opened, { timescale: config.timescale, now: () => clock.now() })
+        const m = await migrate(opened, {
+          timescale: config.timescale,
+          now: () => clock.now(),
+          materialise: 'later',
+        })
         return { db: opened, ...m }
       } catch (err) {
         await opened?.close().catch(() => {})
@@ -530,6 +534,7 @@ export function createApp(deps: AppDeps): App {
       timescale = store.timescale
       reportTimescale(logger, config, store)
       refresher = createRefresher(db, store.timescale, ctx)
+      void refresher?.materialiseAll(config.timescale.retention1m)
       writer = createCandleWriter({
         db,
         clock,

@@ -54,7 +54,7 @@ export async function runBackfill(
   const db = await openDb(dbOptions(config))
   const rest = createRestClient({ baseUrl: config.restUrl, clock })
   try {
-    const schema = await migrate(db, { timescale: config.timescale })
+    const schema = await migrate(db, { timescale: config.timescale, materialise: 'later' })
     const before = await detectGaps(db, 'spot', cmd.symbol, from, to + MINUTE_MS)
     const total = before.reduce((n, g) => n + g.missing, 0)
     logger.info(

@@ -49,7 +49,7 @@ export async function runGaps(
   const db = await openDb(dbOptions(config))
   let report: GapReport
   try {
-    await migrate(db, { timescale: config.timescale })
+    await migrate(db, { timescale: config.timescale, materialise: 'later' })
     const gaps = to < from ? [] : await detectGaps(db, 'spot', cmd.symbol, from, to + MINUTE_MS)
     const missing = gaps.map((g) => ({ from: g.rangeStart, to: g.rangeEnd }))
     const confirmed = missing.length === 0 ? [] : await confirmedEmptyRanges(db, 'spot', cmd.symbol, from, to)
