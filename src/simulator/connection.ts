@@ -58,12 +58,15 @@ export class SimConnection {
   private readonly feed: MarketFeed
 
   readonly id: number
+  /** The market whose host the connection is on. */
+  readonly market: Market
   private readonly ws: WebSocket
   private readonly target: ConnectionTarget
   private readonly cfg: ConnectionConfig
 
   constructor(id: number, ws: WebSocket, target: ConnectionTarget, cfg: ConnectionConfig) {
     this.id = id
+    this.market = target.market
     this.ws = ws
     this.target = target
     this.cfg = cfg

@@ -51,8 +51,8 @@ export interface SimulatorOptions {
 export type SimulatorEvent = 'connection' | 'close'
 
 export interface SimulatorHooks {
-  /** Abrupt: terminate every connection (no close frame). */
-  dropAll(): void
+  /** Abrupt: terminate every connection (no close frame), or only those of one market's host. */
+  dropAll(market?: Market): void
   /** The next n upgrade attempts get HTTP 503 instead of 101. */
   refuseConnections(n: number): void
   /** Never send the x=true frame of that minute on that market (default spot); the closing book still goes out. */
@@ -226,8 +226,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const host = address.includes(':') ? `[${address}]` : address
 
   const hooks: SimulatorHooks = {
-    dropAll: () => {
-      for (const c of connections.values()) c.terminate()
+    dropAll: (market) => {
+      for (const c of connections.values()) if (market === undefined || c.market === market) c.terminate()
     },
     refuseConnections: (n) => {
       refusals = Math.max(0, Math.floor(n))
