@@ -57,8 +57,8 @@ export interface SimulatorHooks {
   refuseConnections(n: number): void
   /** Never send the x=true frame of that minute on that market (default spot); the closing book still goes out. */
   skipClosed(symbol: string, openTime: number, market?: Market): void
-  /** Sends text verbatim to every open connection, even while silenced. */
-  injectRaw(text: string): void
+  /** Sends text verbatim to every open connection (or a market's), even while silenced. */
+  injectRaw(text: string, market?: Market): void
   /** Sends the serverShutdown event (raw or combined per connection) to every connection. */
   serverShutdown(): void
   /** Zombie mode: connections stay open but send, answer and enforce nothing. */
@@ -235,8 +235,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     skipClosed: (symbol, openTime, market = 'spot') => {
       skipped.add(`${market}:${symbol.toUpperCase()}:${openTime}`)
     },
-    injectRaw: (text) => {
-      for (const c of connections.values()) c.sendRaw(text)
+    injectRaw: (text, market) => {
+      for (const c of connections.values()) if (market === undefined || c.market === market) c.sendRaw(text)
     },
     serverShutdown: () => {
       for (const c of connections.values()) c.sendServerShutdown()
