@@ -198,7 +198,7 @@ export function appSteps(deps: AppDeps, p: AppParts, s: StepShared): Step[] {
         noteWrites(o.bulk, p.refresher)
         wireSink(o.sink, ctx)
         // Replayed candles are history the features have not seen (or saw only in memory).
-        o.onHistoryChanged((s) => historyChanged(s.symbol, s.fromOpenTime, s.toOpenTime, true))
+        o.onHistoryChanged((span) => historyChanged(span.symbol, span.fromOpenTime, span.toOpenTime, true))
         if (o.spool.bytes > 0)
           logger.warn(
             { code: 'SPOOL_PENDING', bytes: o.spool.bytes, candles: o.spool.candles },
