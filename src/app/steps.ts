@@ -147,6 +147,8 @@ export function appSteps(deps: AppDeps, p: AppParts, s: StepShared): Step[] {
         p.timescale = store.timescale
         reportTimescale(logger, config, store)
         p.refresher = createRefresher(p.db, store.timescale, ctx)
+        // In the background: a first start over a large history must not hold up streaming.
+        void p.refresher?.materialiseAll(config.timescale.retention1m)
         p.supervisor.start()
       },
       async stop() {
