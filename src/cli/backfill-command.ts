@@ -52,7 +52,7 @@ export async function runBackfill(
     logger.info({ symbol: cmd.symbol }, 'nothing to backfill: the range holds no closed minute')
     return 0
   }
-  const { db, ...schema } = await openStore(config)
+  const { db, ...schema } = await openStore(config, { materialise: 'later' })
   const rest = createRestClient({
     baseUrl: config.hosts[cmd.market].restUrl,
     market: marketModule(cmd.market),

@@ -44,7 +44,7 @@ export async function runGaps(
   out: NodeJS.WritableStream = process.stdout,
 ): Promise<number> {
   const { from, to } = commandRange(cmd, config, clock.now())
-  const { db } = await openStore(config)
+  const { db } = await openStore(config, { materialise: 'later' })
   let report: GapReport
   try {
     const gaps = to < from ? [] : await detectGaps(db, cmd.market, cmd.symbol, from, to + MINUTE_MS)

@@ -3,8 +3,11 @@
  * validated, frozen. Nothing else in the code reads process.env.
  */
 import { z } from 'zod'
-import { isMarket, MARKETS, type Market } from '../core/records.ts'
 import { MARKET_MODULES } from '../markets/markets.ts'
+import { type MarketConfig, type MarketHosts, marketConfigs, SYMBOLS_EXAMPLE, symbolList } from './symbols.ts'
+import { ALL_UNITS, bool, type Field, int, interval, retention, url } from './values.ts'
+
+export type { MarketConfig, SymbolEntry } from './symbols.ts'
 
 export type LogFormat = 'json' | 'pretty'
 export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full'
@@ -41,24 +44,16 @@ export interface TimescaleConfig {
   readonly explicit: readonly string[]
 }
 
-/** One market's part of the configuration: its symbols and its host roots. */
-export interface MarketConfig {
-  readonly market: Market
-  readonly symbols: readonly string[] // uppercase, de-duplicated
-  readonly streamUrl: string
-  readonly restUrl: string
-}
-
 export interface Config {
   /** Spot's stream and REST base (BINANCE_STREAM_URL, BINANCE_REST_URL). */
   readonly streamUrl: string
   readonly restUrl: string
-  /** The spot symbols (entries without a market prefix). */
-  readonly symbols: readonly string[] // uppercase, de-duplicated
+  /** The spot symbols (entries without a market prefix), uppercase, de-duplicated. */
+  readonly symbols: readonly string[]
   /** Every market with at least one configured symbol, spot first. */
   readonly markets: readonly MarketConfig[]
   /** Every market's stream and REST host (configured or default), for the commands. */
-  readonly hosts: Readonly<Record<Market, { readonly streamUrl: string; readonly restUrl: string }>>
+  readonly hosts: MarketHosts
   readonly database: DatabaseConfig
   readonly dataDir: string
   readonly batchMaxCandles: number
@@ -97,133 +92,6 @@ export class ConfigError extends Error {
 const SECRET_VARIABLES = new Set(['DB_PASSWORD', 'DATABASE_URL'])
 
 type Env = Readonly<Record<string, string | undefined>>
-
-interface Field<T> {
-  readonly schema: z.ZodType<T>
-  readonly example: string
-}
-
-const int = (min: number, max: number): z.ZodType<number> =>
-  z
-    .string()
-    .trim()
-    .regex(/^-?\d+$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
-
-const bool: z.ZodType<boolean> = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .refine((v) => ['true', 'false', '1', '0', 'yes', 'no'].includes(v), 'must be true or false')
-  .transform((v) => v === 'true' || v === '1' || v === 'yes')
-
-const url = (protocols: readonly string[]): z.ZodType<string> =>
-  z
-    .string()
-    .trim()
-    .refine(
-      (v) => {
-        try {
-          return protocols.includes(new URL(v).protocol)
-        } catch {
-          return false
-        }
-      },
-      `must be a ${protocols.map((p) => p.replace(':', '://')).join(' or ')} URL`,
-    )
-    .transform((v) => v.replace(/\/+$/, ''))
-
-/** A configured symbol: `btcusdt` (spot), `usdm:btcusdt`, `coinm:btcusd_perp`. */
-export interface SymbolEntry {
-  readonly market: Market
-  readonly symbol: string // uppercase
-}
-
-const SYMBOLS_EXAMPLE = 'btcusdt,usdm:btcusdt,coinm:btcusd_perp'
-
-/** One entry → market and symbol, or the problem with it. */
-export function parseSymbolEntry(raw: string): SymbolEntry | string {
-  const text = raw.trim()
-  const colon = text.indexOf(':')
-  const prefix = colon < 0 ? 'spot' : text.slice(0, colon).trim().toLowerCase()
-  const symbol = (colon < 0 ? text : text.slice(colon + 1)).trim().toUpperCase()
-  if (!isMarket(prefix))
-    return `has an unknown market "${prefix.slice(0, 20)}" in "${text.slice(0, 40)}" (markets: ${MARKETS.join(', ')})`
-  const market = prefix
-  const m = MARKET_MODULES[market]
-  if (!m.symbolPattern.test(symbol))
-    return `has "${text.slice(0, 40)}", not a ${market} symbol: letters and digits only, 2 to 30 characters${market === 'coinm' ? ' and a contract suffix' : ''} (e.g. ${m.exampleSymbol})`
-  return { market, symbol }
-}
-
-const symbolList: z.ZodType<SymbolEntry[]> = z
-  .string()
-  .transform((v, ctx) => {
-    const out: SymbolEntry[] = []
-    for (const raw of v.split(',')) {
-      if (raw.trim() === '') continue
-      const e = parseSymbolEntry(raw)
-      if (typeof e === 'string') {
-        ctx.addIssue({ code: 'custom', message: e })
-        return z.NEVER
-      }
-      if (!out.some((x) => x.market === e.market && x.symbol === e.symbol)) out.push(e)
-    }
-    return out
-  })
-  .refine((l) => l.length > 0, 'must name at least one symbol')
-
-const INTERVAL_UNITS: Readonly<Record<string, string>> = {
-  minute: 'minutes',
-  minutes: 'minutes',
-  min: 'minutes',
-  mins: 'minutes',
-  hour: 'hours',
-  hours: 'hours',
-  h: 'hours',
-  day: 'days',
-  days: 'days',
-  d: 'days',
-  week: 'weeks',
-  weeks: 'weeks',
-  w: 'weeks',
-  month: 'months',
-  months: 'months',
-  mon: 'months',
-  year: 'years',
-  years: 'years',
-  y: 'years',
-}
-
-/**
- * A positive PostgreSQL interval of one unit ('7 days', '12 hours', '1 year'),
- * returned in canonical form. `units` limits the accepted units (chunks are fixed-length).
- */
-const interval = (units: readonly string[]): z.ZodType<string> =>
-  z
-    .string()
-    .trim()
-    .toLowerCase()
-    .transform((v) => {
-      const m = /^(\d{1,6})\s*([a-z]+)$/.exec(v)
-      const unit = m ? INTERVAL_UNITS[m[2] as string] : undefined
-      return m && unit !== undefined && units.includes(unit) && Number(m[1]) > 0
-        ? `${Number(m[1])} ${unit}`
-        : ''
-    })
-    .refine((v) => v !== '', `must be a positive interval such as '7 days' (units: ${units.join(', ')})`)
-
-const ALL_UNITS = ['minutes', 'hours', 'days', 'weeks', 'months', 'years'] as const
-const retention: z.ZodType<string | null> = z.union([
-  z
-    .string()
-    .trim()
-    .toLowerCase()
-    .refine((v) => v === 'off' || v === 'none')
-    .transform(() => null),
-  interval(ALL_UNITS),
-])
 
 const FIELDS = {
   BINANCE_STREAM_URL: { schema: url(['ws:', 'wss:']), example: 'wss://stream.binance.com:9443/ws' },
@@ -374,25 +242,20 @@ export function loadConfig(env: Env, ctx: ConfigContext = {}): Config {
   }
   const entries =
     read(env, 'TRADING_SYMBOLS') ?? readOr(env, 'TRADING_SYMBOL', [{ market: 'spot', symbol: 'BTCUSDT' }])
-  const urls = (m: Market) => {
+  // Each market's host roots: its variables (named by its module), else its module's defaults.
+  const host = (m: keyof MarketHosts) => {
     const { env: names, stream, rest } = MARKET_MODULES[m]
     return {
       streamUrl: readOr(env, names.streamUrl as Name, stream.defaultUrl) as string,
       restUrl: readOr(env, names.restUrl as Name, rest.defaultUrl) as string,
     }
   }
-  const hosts = { spot: urls('spot'), usdm: urls('usdm'), coinm: urls('coinm') }
-  const markets: MarketConfig[] = MARKETS.map((market) => ({
-    market,
-    symbols: entries.filter((e) => e.market === market).map((e) => e.symbol),
-    ...hosts[market],
-  })).filter((m) => m.symbols.length > 0)
-  const spot = hosts.spot
+  const hosts: MarketHosts = { spot: host('spot'), usdm: host('usdm'), coinm: host('coinm') }
   const config: Config = {
-    streamUrl: spot.streamUrl,
-    restUrl: spot.restUrl,
+    streamUrl: hosts.spot.streamUrl,
+    restUrl: hosts.spot.restUrl,
     symbols: entries.filter((e) => e.market === 'spot').map((e) => e.symbol),
-    markets,
+    markets: marketConfigs(entries, hosts),
     hosts,
     database,
     dataDir,
