@@ -138,6 +138,14 @@ for (const kind of pgTargets()) {
           assert.ok(Number(r.bid) < Number(r.ask))
         }
       }
+      // Features per market and symbol.
+      await until('feature rows for every market', async () => {
+        const r = await db.query<{ market: string; n: string }>(
+          'SELECT market, count(DISTINCT symbol)::text AS n FROM feature_cache GROUP BY market',
+        )
+        const by = new Map(r.rows.map((x) => [x.market, Number(x.n)]))
+        return by.get('spot') === 2 && by.get('usdm') === 3 && by.get('coinm') === 2
+      })
       // The same name on two markets is two instruments.
       const spotBtc = await rowsOf(db, 'spot', 'BTCUSDT')
       const usdmBtc = await rowsOf(db, 'usdm', 'BTCUSDT')
