@@ -18,7 +18,7 @@ export const OFFSET_WARN_MS = 1_000
 const REFRESH_MS = 60_000
 const REFRESH_FAST_MS = 10_000
 /** A start does not wait longer than this for the exchange's time. */
-const FIRST_SAMPLE_MS = 5_000
+const FIRST_SAMPLE_MS = 2_000
 /** Warnings about the same offset are repeated at most this often. */
 const WARN_EVERY_MS = 10 * 60_000
 

@@ -8,7 +8,7 @@ import { parseEnv } from 'node:util'
 import { ConfigError, loadConfig } from '../config/config.ts'
 import { systemClock } from '../core/clock.ts'
 import { createLogger } from '../observability/logger.ts'
-import { parseCommand, USAGE, UsageError } from './args.ts'
+import { COMMAND_HELP, parseCommand, USAGE, UsageError } from './args.ts'
 import { runBackfill } from './backfill-command.ts'
 import { runGaps } from './gaps-command.ts'
 import { runMigrate } from './migrate-command.ts'
@@ -53,7 +53,7 @@ async function main(argv: readonly string[]): Promise<number> {
     throw e
   }
   if (command.name === 'help') {
-    process.stdout.write(USAGE)
+    process.stdout.write(command.topic === undefined ? USAGE : COMMAND_HELP[command.topic])
     return EXIT.ok
   }
   if (command.name === 'version') {
@@ -85,6 +85,10 @@ async function main(argv: readonly string[]): Promise<number> {
         return await runGaps(command, config, systemClock)
     }
   } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`data-feeder: ${e.message}\nRun 'data-feeder ${command.name} --help' for usage.\n`)
+      return EXIT.config
+    }
     if (e instanceof ConfigError) {
       logger.fatal({ code: e.code, variable: e.variable }, e.message)
       process.stderr.write(`data-feeder: configuration error: ${e.message}\n`)

@@ -15,7 +15,7 @@ describe('data-feeder CLI', () => {
     const h = await runCli(['--help'])
     assert.equal(h.code, 0)
     assert.match(h.stdout, /Usage:/)
-    assert.match(h.stdout, /data-feeder backfill --symbol S/)
+    assert.match(h.stdout, /data-feeder backfill \[--symbol S\]/)
     const v = await runCli(['--version'])
     assert.equal(v.code, 0)
     assert.match(v.stdout, /^data-feeder \d+\.\d+\.\d+\n$/)
