@@ -45,12 +45,20 @@ export function dbOptions(config: Config): DbOptions {
   }
 }
 
-/** Opens and migrates the configured database once (the commands); closes it again if migrating fails. */
-export async function openStore(config: Config, clock?: Clock): Promise<{ db: Db } & MigrateResult> {
+/**
+ * Opens and migrates the configured database once; closes it again if migrating fails.
+ * The TimescaleDB aggregates are materialised before it returns only for `migrate`
+ * ('now'); the service does it in the background, and backfill and gaps leave it to them.
+ */
+export async function openStore(
+  config: Config,
+  clock?: Clock,
+  materialise: 'now' | 'later' = 'later',
+): Promise<{ db: Db } & MigrateResult> {
   const db = await openDb(dbOptions(config))
   try {
     const now = clock ? { now: () => clock.now() } : {}
-    return { db, ...(await migrate(db, { timescale: config.timescale, ...now })) }
+    return { db, ...(await migrate(db, { timescale: config.timescale, materialise, ...now })) }
   } catch (err) {
     await db.close().catch(() => {})
     throw err

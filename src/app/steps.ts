@@ -159,6 +159,8 @@ export function appSteps(deps: AppDeps, p: AppParts, s: StepShared): Step[] {
         p.timescale = store.timescale
         reportTimescale(logger, config, store)
         p.refresher = createRefresher(p.db, store.timescale, ctx)
+        // A first start over a large history: streaming does not wait for it.
+        void p.refresher?.materialiseAll(config.timescale.retention1m)
         p.supervisor.start()
       },
       async stop() {

@@ -91,6 +91,11 @@ export function createRefresher(
   return new AggregateRefresher({
     db,
     clock: ctx.clock,
+    onMaterialised: (ms) =>
+      ctx.logger.info(
+        { code: 'AGGREGATES_MATERIALISED', ms },
+        'aggregates materialised up to the refresh margin',
+      ),
     onError: (err) =>
       ctx.logger.warn(
         { code: 'AGGREGATE_REFRESH_FAILED', err },
