@@ -9,11 +9,6 @@ import { ConfigError, loadConfig } from '../config/config.ts'
 import { systemClock } from '../core/clock.ts'
 import { createLogger } from '../observability/logger.ts'
 import { COMMAND_HELP, parseCommand, USAGE, UsageError } from './args.ts'
-import { runBackfill } from './backfill-command.ts'
-import { runGaps } from './gaps-command.ts'
-import { runMigrate } from './migrate-command.ts'
-import { runService } from './run-command.ts'
-import { runSimulate } from './simulate-command.ts'
 
 export const EXIT = { ok: 0, fatal: 1, config: 2, gaps: 3 } as const
 
@@ -74,15 +69,16 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     switch (command.name) {
       case 'run':
-        return await runService(config, logger, systemClock)
+        // Each command is loaded when run: the service never holds the simulator or the commands in memory.
+        return await (await import('./run-command.ts')).runService(config, logger, systemClock)
       case 'migrate':
-        return await runMigrate(config, logger)
+        return await (await import('./migrate-command.ts')).runMigrate(config, logger)
       case 'simulate':
-        return await runSimulate(command, logger)
+        return await (await import('./simulate-command.ts')).runSimulate(command, logger)
       case 'backfill':
-        return await runBackfill(command, config, logger, systemClock)
+        return await (await import('./backfill-command.ts')).runBackfill(command, config, logger, systemClock)
       case 'gaps':
-        return await runGaps(command, config, systemClock)
+        return await (await import('./gaps-command.ts')).runGaps(command, config, systemClock)
     }
   } catch (e) {
     if (e instanceof UsageError) {
