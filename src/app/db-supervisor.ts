@@ -47,18 +47,19 @@ export function dbOptions(config: Config): DbOptions {
 
 /**
  * Opens and migrates the configured database once; closes it again if migrating fails.
- * The TimescaleDB aggregates are materialised before it returns only for `migrate`
- * ('now'); the service does it in the background, and backfill and gaps leave it to them.
+ * `materialise: 'later'`: the aggregates are left for the service to materialise after its
+ * start (the migrate command does it now).
  */
 export async function openStore(
   config: Config,
-  clock?: Clock,
-  materialise: 'now' | 'later' = 'later',
+  opts: { clock?: Clock; materialise?: 'now' | 'later' } = {},
 ): Promise<{ db: Db } & MigrateResult> {
   const db = await openDb(dbOptions(config))
   try {
+    const { clock, materialise } = opts
     const now = clock ? { now: () => clock.now() } : {}
-    return { db, ...(await migrate(db, { timescale: config.timescale, materialise, ...now })) }
+    const when = materialise ? { materialise } : {}
+    return { db, ...(await migrate(db, { timescale: config.timescale, ...now, ...when })) }
   } catch (err) {
     await db.close().catch(() => {})
     throw err
@@ -79,7 +80,7 @@ export function openStoreWaiting(o: {
   signal: AbortSignal
   onWait(): void
 }): Promise<{ db: Db } & MigrateResult> {
-  return retry(() => openStore(o.config, o.clock), {
+  return retry(() => openStore(o.config, { clock: o.clock, materialise: 'later' }), {
     schedule: SCHEDULES['db.start'],
     clock: o.clock,
     random: o.random,

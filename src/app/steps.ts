@@ -159,7 +159,7 @@ export function appSteps(deps: AppDeps, p: AppParts, s: StepShared): Step[] {
         p.timescale = store.timescale
         reportTimescale(logger, config, store)
         p.refresher = createRefresher(p.db, store.timescale, ctx)
-        // A first start over a large history: streaming does not wait for it.
+        // In the background: a first start over a large history must not hold up streaming.
         void p.refresher?.materialiseAll(config.timescale.retention1m)
         p.supervisor.start()
       },
@@ -212,7 +212,7 @@ export function appSteps(deps: AppDeps, p: AppParts, s: StepShared): Step[] {
         noteWrites(o.bulk, p.refresher)
         wireSink(o.sink, ctx)
         // Replayed candles are history the features have not seen (or saw only in memory).
-        o.onHistoryChanged((s) => historyChanged(s.symbol, s.fromOpenTime, s.toOpenTime, true))
+        o.onHistoryChanged((span) => historyChanged(span.symbol, span.fromOpenTime, span.toOpenTime, true))
         if (o.spool.bytes > 0)
           logger.warn(
             { code: 'SPOOL_PENDING', bytes: o.spool.bytes, candles: o.spool.candles },

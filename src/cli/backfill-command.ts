@@ -59,7 +59,7 @@ export async function runBackfill(
   try {
     // Before anything is opened or recorded: a symbol Binance does not list is a usage error.
     await requireListed(rest, symbols, cmd.symbol !== null ? 'flag' : 'config', false)
-    const { db, ...schema } = await openStore(config)
+    const { db, ...schema } = await openStore(config, { materialise: 'later' })
     try {
       for (const symbol of symbols)
         await backfillSymbol(

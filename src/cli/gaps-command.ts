@@ -54,7 +54,7 @@ export async function runGaps(
   } finally {
     rest.close()
   }
-  const { db } = await openStore(config)
+  const { db } = await openStore(config, { materialise: 'later' })
   const reports: GapReport[] = []
   try {
     for (const symbol of symbols) reports.push(await report(db, symbol, from, to))

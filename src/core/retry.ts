@@ -218,6 +218,10 @@ export interface RetryOptions {
   readonly onRetry?: (info: { attempt: number; delayMs: number; error: unknown }) => void
   /** Aborting ends a wait at once; the call then rejects with the signal's reason. */
   readonly signal?: AbortSignal
+  /** The wait before try `attempt + 1` when it is not the schedule's (a server's Retry-After); 0: none. */
+  readonly delay?: (attempt: number, error: unknown) => number
+  /** A sleep of the caller's own (one it can count or end); default: the clock's. */
+  readonly sleep?: (ms: number) => Promise<void>
 }
 
 /** Runs `fn` until it resolves, backing off on the clock between transient failures. */
@@ -227,9 +231,14 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, o: RetryOpti
       return await fn(attempt)
     } catch (error) {
       if (o.signal?.aborted || !o.retryable(error) || attempt > o.maxRetries) throw error
-      const delayMs = delayFor(o.schedule, attempt, o.random)
+      const delayMs = o.delay ? o.delay(attempt, error) : delayFor(o.schedule, attempt, o.random)
       o.onRetry?.({ attempt, delayMs, error })
       if (o.signal?.aborted) throw o.signal.reason
+      if (delayMs <= 0) continue
+      if (o.sleep) {
+        await o.sleep(delayMs)
+        continue
+      }
       const sleep = clockSleep(o.clock, delayMs)
       o.signal?.addEventListener('abort', sleep.wake, { once: true })
       await sleep.done

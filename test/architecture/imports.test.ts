@@ -2,6 +2,7 @@
  * The import graph of src/: every arrow runs from a higher layer to a lower one
  * (or within one folder), and no module reaches itself through its imports.
  * Type-only imports count: a cycle of types is still a cycle to read through.
+ * And no source file grows past about 300 lines.
  */
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
@@ -100,5 +101,13 @@ describe('import graph of src/', () => {
     }
     for (const f of g.keys()) if (!state.has(f)) visit(f)
     assert.deepEqual(cycles, [])
+  })
+
+  test('no file in src/ is much longer than 300 lines', () => {
+    // A file that needs more wants splitting (CONVENTIONS.md §7); a few lines of slack.
+    const long = [...g.keys()]
+      .map((f) => ({ f: relative(SRC, f), lines: readFileSync(f, 'utf8').split('\n').length - 1 }))
+      .filter((x) => x.lines > 310)
+    assert.deepEqual(long, [])
   })
 })

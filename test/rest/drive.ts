@@ -37,11 +37,15 @@ export async function drive<T>(clock: ManualClock, client: RestClient, work: Pro
     },
   )
   watched.catch(() => undefined)
-  for (;;) {
+  // Every step runs one timer; a call that needs more than this many never ends.
+  for (let step = 0; step < MAX_STEPS; step++) {
     await until(() => settled || parked(client), 'client to park or finish')
     if (settled) return watched
     const next = clock.pendingDelays()[0]
     if (next === undefined) throw new Error('client parked without a timer')
     clock.advance(next)
   }
+  throw new Error(`the call did not settle within ${MAX_STEPS} timers`)
 }
+
+const MAX_STEPS = 10_000

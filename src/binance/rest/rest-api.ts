@@ -5,7 +5,6 @@
 
 import type { Clock } from '../../core/clock.ts'
 import type { Candle } from '../../core/records.ts'
-import { SCHEDULES } from '../../core/retry.ts'
 import type { MarketModule, RestEndpoint } from '../../markets/market.ts'
 import type { RestErrorCode } from './rest-errors.ts'
 import type { KlinePage, RowRejection } from './rest-rows.ts'
@@ -88,8 +87,6 @@ export interface RestClientOptions {
 export const REST_DEFAULTS = Object.freeze({
   timeoutMs: 10_000,
   maxRetries: 5,
-  backoffBaseMs: SCHEDULES['rest.request'].baseMs,
-  backoffMaxMs: SCHEDULES['rest.request'].maxMs,
   closeGraceMs: 2_000,
   /** 418 without Retry-After: the shortest documented ban. */
   banFallbackMs: 2 * 60_000,

@@ -10,9 +10,17 @@
 import type { Clock } from '../../core/clock.ts'
 import type { Candle } from '../../core/records.ts'
 import { MINUTE_MS } from '../../core/records.ts'
-import { delayFor, offsetJitter, SCHEDULES, schedule } from '../../core/retry.ts'
+import {
+  delayFor,
+  type ExponentialSchedule,
+  offsetJitter,
+  retry,
+  SCHEDULES,
+  schedule,
+} from '../../core/retry.ts'
 import type { MarketModule } from '../../markets/market.ts'
 import { SPOT } from '../../markets/spot.ts'
+import { pageClosedCandles } from './closed-candles.ts'
 import { httpGet } from './http-get.ts'
 import {
   type BackfillResult,
@@ -26,8 +34,6 @@ import {
 } from './rest-api.ts'
 import { isRetryableRestError, RestError } from './rest-errors.ts'
 import {
-  checkMinute,
-  checkSymbol,
   exchangeInfoParams,
   klinesParams,
   readExchangeInfo,
@@ -63,8 +69,8 @@ export class BinanceRestClient implements RestClient {
   private readonly budget: WeightBudget
   private readonly timeoutMs: number
   private readonly maxRetries: number
-  private readonly backoffBaseMs: number
-  private readonly backoffMaxMs: number
+  /** `rest.request`, with the options' numbers. */
+  private readonly backoff: ExponentialSchedule
   private readonly closeGraceMs: number
   private readonly fetchImpl: typeof fetch
   private readonly onEvent: ((e: RestEvent) => void) | undefined
@@ -79,8 +85,7 @@ export class BinanceRestClient implements RestClient {
     this.random = opts.random ?? Math.random
     this.timeoutMs = opts.timeoutMs ?? REST_DEFAULTS.timeoutMs
     this.maxRetries = Math.max(0, opts.maxRetries ?? REST_DEFAULTS.maxRetries)
-    this.backoffBaseMs = opts.backoffBaseMs ?? REST_DEFAULTS.backoffBaseMs
-    this.backoffMaxMs = opts.backoffMaxMs ?? REST_DEFAULTS.backoffMaxMs
+    this.backoff = schedule('rest.request', { baseMs: opts.backoffBaseMs, maxMs: opts.backoffMaxMs })
     this.closeGraceMs = opts.closeGraceMs ?? REST_DEFAULTS.closeGraceMs
     this.fetchImpl = opts.fetchImpl ?? fetch
     this.onEvent = opts.onEvent
@@ -105,36 +110,17 @@ export class BinanceRestClient implements RestClient {
     return page
   }
 
-  async closedCandlesBetween(
+  closedCandlesBetween(
     symbol: string,
     fromOpenTime: number,
     toOpenTime: number,
     onPage?: (candles: readonly Candle[]) => Promise<void> | void,
   ): Promise<BackfillResult> {
-    checkSymbol(symbol)
-    checkMinute('fromOpenTime', fromOpenTime)
-    checkMinute('toOpenTime', toOpenTime)
     // Never ask for minutes that have not closed: the newest closed one opened ≥ 1 min + grace ago.
     const lastClosed =
       Math.floor((this.exchangeClock.now() - this.closeGraceMs - MINUTE_MS) / MINUTE_MS) * MINUTE_MS
-    const to = Math.min(toOpenTime, lastClosed)
-    const limit = this.market.rest.klinesPageLimit
-    let cursor = fromOpenTime
-    let candles = 0
-    let pages = 0
-    let rejected = 0
-    while (cursor <= to) {
-      const page = await this.klines(symbol, { startTime: cursor, endTime: to + MINUTE_MS - 1, limit })
-      pages++
-      candles += page.candles.length
-      rejected += page.rejected.length
-      if (page.candles.length > 0 && onPage) await onPage(page.candles)
-      // Empty: Binance has nothing in [cursor, end] (outage, before listing, delisted).
-      if (page.rawCount === 0 || page.lastOpenTime === null || page.lastOpenTime >= to) break
-      // rows are verified to lie in [cursor, end], so this always moves forward
-      cursor = page.lastOpenTime + MINUTE_MS
-    }
-    return { candles, pages, rejected }
+    const pages = { limit: this.market.rest.klinesPageLimit, lastClosed }
+    return pageClosedCandles((q) => this.klines(symbol, q), symbol, fromOpenTime, toOpenTime, pages, onPage)
   }
 
   async exchangeInfo(
@@ -177,42 +163,49 @@ export class BinanceRestClient implements RestClient {
   }
 
   /** One logical call: budget turn, request, validation; retried while the failure is transient. */
-  private async call<T>(
-    endpoint: RestEndpoint,
-    params: URLSearchParams,
-    decode: (a: Answer) => T,
-  ): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return decode(await this.send(endpoint, params, attempt))
-      } catch (e) {
-        if (this.closer.signal.aborted) throw new RestError('CLOSED', 'REST client closed', { cause: e })
-        if (!(e instanceof RestError)) throw e // a bug, not a bad answer: do not retry it away
-        const err = e
-        const limited = err.code === 'HTTP_429' || err.code === 'HTTP_418'
-        // A pause too long to wait out (a ban of hours): fail now, the caller comes back later.
-        if (limited && this.budget.pausedUntilMs() - this.clock.now() > this.budget.maxPauseWaitMs) throw err
-        if (attempt > this.maxRetries || !(limited || isRetryableRestError(err))) throw err
+  private call<T>(endpoint: RestEndpoint, params: URLSearchParams, decode: (a: Answer) => T): Promise<T> {
+    const limited = (e: unknown) => e instanceof RestError && (e.code === 'HTTP_429' || e.code === 'HTTP_418')
+    return retry(
+      async (attempt) => {
+        try {
+          return decode(await this.send(endpoint, params, attempt))
+        } catch (e) {
+          if (this.closer.signal.aborted) throw new RestError('CLOSED', 'REST client closed', { cause: e })
+          throw e
+        }
+      },
+      {
+        schedule: this.backoff,
+        clock: this.clock,
+        random: this.random,
+        maxRetries: this.maxRetries,
+        retryable: (e) => {
+          // A bug, not a bad answer (not a RestError), or the client closed: do not retry it away.
+          if (!(e instanceof RestError) || e.code === 'CLOSED') return false
+          // A pause too long to wait out (a ban of hours): fail now, the caller comes back later.
+          if (limited(e)) return this.budget.pausedUntilMs() - this.clock.now() <= this.budget.maxPauseWaitMs
+          return isRetryableRestError(e)
+        },
         // 429/418: the budget holds every request until the pause ends; others back off alone.
-        const delayMs = limited ? 0 : Math.max(this.backoff(attempt), err.retryAfterMs ?? 0)
-        this.emit({
-          type: 'retry',
-          endpoint,
-          attempt,
-          delayMs,
-          code: err.code,
-          status: err.status ?? null,
-          binanceCode: err.binanceCode ?? null,
-        })
-        if (delayMs > 0) await this.sleep(delayMs)
-      }
-    }
-  }
-
-  /** Equal jitter: [nominal/2, nominal), nominal = base·2^(attempt−1) capped. */
-  private backoff(attempt: number): number {
-    const s = schedule('rest.request', { baseMs: this.backoffBaseMs, maxMs: this.backoffMaxMs })
-    return delayFor(s, attempt, this.random)
+        delay: (attempt, e) =>
+          limited(e)
+            ? 0
+            : Math.max(delayFor(this.backoff, attempt, this.random), (e as RestError).retryAfterMs ?? 0),
+        onRetry: ({ attempt, delayMs, error }) => {
+          const err = error as RestError
+          this.emit({
+            type: 'retry',
+            endpoint,
+            attempt,
+            delayMs,
+            code: err.code,
+            status: err.status ?? null,
+            binanceCode: err.binanceCode ?? null,
+          })
+        },
+        sleep: (ms) => this.sleep(ms),
+      },
+    )
   }
 
   private async send(endpoint: RestEndpoint, params: URLSearchParams, attempt: number): Promise<Answer> {
