@@ -243,7 +243,7 @@ describe('durability', { skip: PG }, () => {
     await until(
       'the initial window stored',
       async () => (await missingMinutes(db, 'BTCUSDT', last - 2 * MINUTE_MS, last)) === 0,
-      30_000,
+      60_000, // the catch-up's REST pages and writes; a loaded 2-core machine needed more than 30 s
     )
     for (const r of await rows(db, 'BTCUSDT')) assert.equal(r.close, simulatedKline('BTCUSDT', r.t).close)
     await until('ready', async () => (await fetch(`${base}/ready`)).status === 200, 30_000)
