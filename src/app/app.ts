@@ -5,9 +5,11 @@
  * buffered. How a candle travels is in live-route.ts; how events become logs
  * and metrics in report-*.ts.
  */
+import { ExchangeClock } from '../core/exchange-clock.ts'
 import { createMetrics } from '../observability/metrics.ts'
 import type { App, AppDeps } from './app-api.ts'
 import { startCancelled } from './db-supervisor.ts'
+import { ExchangeTime } from './exchange-time.ts'
 import { type AppView, createHttpRoutes, snapshot } from './http-routes.ts'
 import { MarketLane } from './market-lane.ts'
 import { QualityRecorder } from './quality-recorder.ts'
@@ -40,6 +42,7 @@ export function createApp(deps: AppDeps): App {
       if (p.supervisor) p.supervisor.connected = up
     },
   }
+  const exchange = new ExchangeClock(clock)
   // One lane per market with symbols: its own feed, REST host and budget, features and gap repair.
   const lanes = config.markets.map(
     (market) =>
@@ -47,6 +50,7 @@ export function createApp(deps: AppDeps): App {
         config,
         market,
         clock,
+        exchange,
         logger,
         ctx,
         ...random,
@@ -61,8 +65,18 @@ export function createApp(deps: AppDeps): App {
       return x !== null && (t === null || x > t) ? x : t
     }, null)
   const pendingBackfills = () => sum((l) => l.gaps?.pendingBackfills() ?? 0)
+  // Binance's time, read from the first market's host (spot when configured): one exchange, one clock.
+  const exchangeTime = new ExchangeTime({
+    rest: () => lanes[0]?.rest ?? null,
+    local: clock,
+    exchange,
+    logger,
+    metrics,
+  })
   const view: AppView = {
     clock,
+    exchangeClock: exchange,
+    exchangeOffsetMs: () => exchangeTime.offsetMs(),
     metrics,
     startedAt,
     lanes,
@@ -82,7 +96,7 @@ export function createApp(deps: AppDeps): App {
     timescale: () => (p.timescale === null ? null : describeTimescale(p.timescale)),
   }
   const httpRoutes = createHttpRoutes(view)
-  const steps = appSteps(deps, p, { ctx, lanes, quality, httpRoutes, cancel: cancel.signal })
+  const steps = appSteps(deps, p, { ctx, lanes, quality, httpRoutes, cancel: cancel.signal, exchangeTime })
   const started: Step[] = []
 
   return {

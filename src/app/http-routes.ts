@@ -16,6 +16,9 @@ import { type MarketLane, symbolKey } from './market-lane.ts'
 /** What the routes read from the running app; every getter answers for "not started yet" too. */
 export interface AppView {
   readonly clock: Clock
+  /** Binance's clock: lags and staleness are measured on it. */
+  readonly exchangeClock: Clock
+  exchangeOffsetMs(): number | null
   readonly metrics: Metrics
   readonly startedAt: number
   /** One per market with symbols: its feed and per-symbol stats. */
@@ -47,6 +50,8 @@ export async function snapshot(v: AppView): Promise<HealthSnapshot> {
   const now = v.clock.now()
   return {
     now,
+    exchangeNow: v.exchangeClock.now(),
+    exchangeOffsetMs: v.exchangeOffsetMs(),
     startedAt: v.startedAt,
     candlesProcessed: v.candlesProcessed(),
     candlesInDb: await v.candlesInDb(),
@@ -93,11 +98,12 @@ export function createHttpRoutes(v: AppView): HttpRoutes {
       if (c.connected && c.openedAt !== null)
         metrics.connectionAge.set({ market: c.market, connection: c.id }, (now - c.openedAt) / 1000)
     }
+    const exchangeNow = v.exchangeClock.now()
     for (const l of v.lanes) {
       const market = l.module.id
       for (const [symbol, s] of l.live.perSymbol) {
         if (s.last !== null)
-          metrics.lastCandleAge.set({ market, symbol }, Math.max(0, (now - (s.last + 60_000)) / 1000))
+          metrics.lastCandleAge.set({ market, symbol }, Math.max(0, (exchangeNow - (s.last + 60_000)) / 1000))
       }
     }
     metrics.eventLoopLag.set(loopDelay.percentile(99) / 1e9)

@@ -31,6 +31,8 @@ export interface LiveRouteDeps {
   /** The market's symbols and stream host. */
   readonly config: MarketConfig
   readonly clock: Clock
+  /** The exchange's clock: what a closed frame is judged by ("future"). */
+  readonly exchangeClock: Clock
   readonly logger: Logger
   readonly metrics: Metrics
   readonly random?: () => number
@@ -83,9 +85,9 @@ export class LiveRoute {
   }
 
   onEvent(event: StreamEvent): void {
-    const { metrics, clock } = this.deps
+    const { metrics, exchangeClock } = this.deps
     metrics.framesReceived.inc({ market: this.label.market, type: event.type })
-    const r = this.assembler.accept(event, clock.now())
+    const r = this.assembler.accept(event, exchangeClock.now())
     if (r.kind === 'candle') {
       const c = r.candle
       metrics.candlesClosed.inc(this.label)

@@ -27,6 +27,8 @@ export interface MarketLaneDeps {
   readonly config: Config
   readonly market: MarketConfig
   readonly clock: Clock
+  /** Binance's clock: the stream's closes, REST's closed minutes and gap repair are judged on it. */
+  readonly exchange: Clock
   readonly logger: Logger
   readonly ctx: WiringContext
   readonly random?: () => number
@@ -59,6 +61,7 @@ export class MarketLane {
     this.live = new LiveRoute({
       config: deps.market,
       clock: deps.clock,
+      exchangeClock: deps.exchange,
       logger: deps.logger.child({ market: this.module.id }),
       metrics: deps.ctx.metrics,
       ...random,
@@ -83,6 +86,7 @@ export class MarketLane {
       baseUrl: this.config.restUrl,
       market: this.module,
       clock,
+      exchangeClock: this.deps.exchange,
       ...(random ? { random } : {}),
       onEvent: onRestEvent(this.ctx),
     })
@@ -112,11 +116,11 @@ export class MarketLane {
   }
 
   startGaps(db: Db, write: (candles: readonly Candle[]) => Promise<void>): GapService {
-    const { config, clock, random } = this.deps
+    const { config, random } = this.deps
     const gaps = createGapService({
       db,
       rest: this.rest as RestClient,
-      clock,
+      clock: this.deps.exchange,
       market: this.module.id,
       symbols: this.config.symbols,
       thresholdMs: config.gapDetectionThresholdS * 1000,

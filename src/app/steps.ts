@@ -12,6 +12,7 @@ import type { Db } from '../store/db.ts'
 import type { TimescaleStatus } from '../store/migrate.ts'
 import type { AppDeps } from './app-api.ts'
 import { DbSupervisor, openStoreWaiting } from './db-supervisor.ts'
+import type { ExchangeTime } from './exchange-time.ts'
 import type { HttpRoutes } from './http-routes.ts'
 import type { MarketLane } from './market-lane.ts'
 import type { QualityRecorder } from './quality-recorder.ts'
@@ -58,6 +59,8 @@ export interface StepShared {
   readonly httpRoutes: HttpRoutes
   /** Aborted by stop() or cancelStart(): ends a wait for the database. */
   readonly cancel: AbortSignal
+  /** Keeps Binance's clock (each lane's REST, stream and gap repair read it) in step. */
+  readonly exchangeTime: ExchangeTime
 }
 
 export function appSteps(deps: AppDeps, p: AppParts, s: StepShared): Step[] {
@@ -110,6 +113,12 @@ export function appSteps(deps: AppDeps, p: AppParts, s: StepShared): Step[] {
       stop() {
         for (const l of lanes) l.stopRest()
       },
+    },
+    {
+      name: 'exchange time',
+      // Before anything judges a minute: the stream's closes, the catch-up's window.
+      start: () => s.exchangeTime.start(),
+      stop: () => s.exchangeTime.stop(),
     },
     {
       name: 'database',

@@ -18,21 +18,26 @@ export const COMMANDS = ['run', 'migrate', 'backfill', 'gaps', 'simulate'] as co
 export type CommandName = (typeof COMMANDS)[number]
 
 export type Command =
-  | { readonly name: 'help' }
+  /** `topic`: the command whose help was asked for (`data-feeder backfill --help`). */
+  | { readonly name: 'help'; readonly topic?: CommandName }
   | { readonly name: 'version' }
   | { readonly name: 'run' }
   | { readonly name: 'migrate' }
   | {
       readonly name: 'backfill'
-      readonly market: Market
-      readonly symbol: string
+      /** null: every configured market (spot unless --symbol names one of another market). */
+      readonly market: Market | null
+      /** null: every configured symbol (of the market, when given). */
+      readonly symbol: string | null
       readonly from: number | null
       readonly to: number | null
     }
   | {
       readonly name: 'gaps'
-      readonly market: Market
-      readonly symbol: string
+      /** null: every configured market (spot unless --symbol names one of another market). */
+      readonly market: Market | null
+      /** null: every configured symbol (of the market, when given). */
+      readonly symbol: string | null
       readonly from: number | null
       readonly to: number | null
       readonly json: boolean
@@ -56,16 +61,18 @@ export function parseTime(text: string, now: number, flag: string): number {
   )
 }
 
-function marketFlag(v: string | undefined): Market {
-  if (v === undefined) return 'spot'
+function marketFlag(v: string | undefined): Market | null {
+  if (v === undefined) return null
   const m = v.trim().toLowerCase()
   if (!isMarket(m))
     throw new UsageError(`--market: "${v.slice(0, 20)}" is not a market (markets: ${MARKETS.join(', ')})`)
   return m
 }
 
-function symbolFlag(v: string | undefined, command: string, market: Market): string {
-  if (v === undefined) throw new UsageError(`${command} needs --symbol (example: --symbol BTCUSDT)`)
+/** A symbol of the market (spot when none is given), or null when the flag is absent. */
+function symbolFlag(v: string | undefined, given: Market | null): string | null {
+  if (v === undefined) return null
+  const market = given ?? 'spot'
   const s = v.trim().toUpperCase()
   const { symbolPattern, exampleSymbol } = MARKET_MODULES[market]
   if (!symbolPattern.test(s))
@@ -98,7 +105,14 @@ function joinRelativeTimes(args: readonly string[]): string[] {
 
 export function parseCommand(argv: readonly string[], now: number): Command {
   const first = argv[0]
-  if (first === '--help' || first === '-h' || first === 'help') return { name: 'help' }
+  if (first === '--help' || first === '-h') return { name: 'help' }
+  if (first === 'help') {
+    const topic = argv[1]
+    if (topic === undefined) return { name: 'help' }
+    if (!(COMMANDS as readonly string[]).includes(topic))
+      throw new UsageError(`no help for "${topic.slice(0, 40)}" (commands: ${COMMANDS.join(', ')})`)
+    return { name: 'help', topic: topic as CommandName }
+  }
   if (first === '--version' || first === '-v') return { name: 'version' }
   const name = first === undefined || first.startsWith('-') ? 'run' : first
   const rest = first === undefined || first.startsWith('-') ? argv : argv.slice(1)
@@ -134,7 +148,7 @@ export function parseCommand(argv: readonly string[], now: number): Command {
   } catch (e) {
     throw new UsageError(`${name}: ${(e as Error).message.split('\n')[0]}`)
   }
-  if (values.help) return { name: 'help' }
+  if (values.help) return { name: 'help', topic: name as CommandName }
   for (const key of Object.keys(values)) {
     if (!allowed[name as CommandName].includes(key)) throw new UsageError(`${name} does not take --${key}`)
   }
@@ -149,7 +163,7 @@ export function parseCommand(argv: readonly string[], now: number): Command {
       return {
         name: 'backfill',
         market,
-        symbol: symbolFlag(str('symbol'), name, market),
+        symbol: symbolFlag(str('symbol'), market),
         ...range({ from: str('from'), to: str('to') }, now),
       }
     }
@@ -158,7 +172,7 @@ export function parseCommand(argv: readonly string[], now: number): Command {
       return {
         name: 'gaps',
         market,
-        symbol: symbolFlag(str('symbol'), name, market),
+        symbol: symbolFlag(str('symbol'), market),
         ...range({ from: str('from'), to: str('to') }, now),
         json: values.json === true,
       }
@@ -184,16 +198,92 @@ export const USAGE = `data-feeder — Binance 1-minute klines and bookTicker int
 Usage:
   data-feeder [run]                      run the service (default)
   data-feeder migrate                    create or update the schema, then exit
-  data-feeder backfill --symbol S [--market M] [--from T] [--to T]
+  data-feeder backfill [--symbol S] [--market M] [--from T] [--to T]
                                          fill every missing closed minute in the range from REST
-  data-feeder gaps --symbol S [--market M] [--from T] [--to T] [--json]
+  data-feeder gaps [--symbol S] [--market M] [--from T] [--to T] [--json]
                                          report missing minutes; exit 0 when none are unexplained, 3 otherwise
   data-feeder simulate [--port N] [--host H] [--speed X]
                                          run the offline Binance-compatible server (WS + REST)
   data-feeder --help | --version
+  data-feeder COMMAND --help             what one command does
 
-Markets M: spot (default), usdm (USD-M futures), coinm (COIN-M futures).
+Markets M: spot, usdm (USD-M futures), coinm (COIN-M futures); with --symbol the default is spot,
+without it every configured symbol (of M, when given).
 Times T: ISO-8601 (2024-01-01, 2024-01-01T12:00Z) or relative (-6h, -30d).
 Configuration comes from the environment or a .env file; see docs/OPERATIONS.md.
 Exit codes: 0 ok, 1 fatal error, 2 configuration or usage error, 3 gaps found.
 `
+
+const TIMES = `Times T: ISO-8601 (2024-01-01, 2024-01-01T12:00Z, read as UTC without a zone) or relative
+to now (-90m, -6h, -30d, -2w). The range defaults to the last INITIAL_BACKFILL_MINUTES closed
+minutes, and never reaches past the newest closed one.`
+
+/** `data-feeder COMMAND --help`: what that command does, its flags, exit codes. */
+export const COMMAND_HELP: Readonly<Record<CommandName, string>> = {
+  run: `Usage: data-feeder [run]
+
+Runs the service: streams Binance 1-minute klines and bookTicker for TRADING_SYMBOLS into the
+database, repairs gaps from REST, computes features, and serves /health /ready /live /metrics
+and a status page on HEALTH_CHECK_PORT. Stops cleanly on SIGTERM or SIGINT, writing (or
+spooling) what is buffered. Configuration: environment or .env (docs/OPERATIONS.md).
+
+Exit codes: 0 stopped cleanly, 1 fatal error or shutdown past SHUTDOWN_TIMEOUT_MS,
+2 configuration error (including a symbol Binance does not list).
+`,
+  migrate: `Usage: data-feeder migrate
+
+Creates or updates the schema of the configured database (DATABASE_URL / DB_*, else the
+embedded database in DATA_DIR), with TimescaleDB where TIMESCALEDB allows it and the server
+has it, then exits. Safe to run again and beside a running service.
+
+Exit codes: 0 schema up to date, 1 a migration failed (MIGRATION_FAILED, with the cause),
+2 configuration error.
+`,
+  backfill: `Usage: data-feeder backfill [--symbol S] [--market M] [--from T] [--to T]
+
+Fills every missing closed minute in the range from Binance REST, for one symbol or (without
+--symbol) every configured one, then rewrites the feature rows the new minutes touch.
+Idempotent and resumable: only missing minutes are fetched, each page is committed as it
+arrives. Shows a progress bar on a terminal, progress lines otherwise.
+
+  --symbol S   one symbol (e.g. BTCUSDT); default: TRADING_SYMBOLS
+  --market M   spot, usdm (USD-M futures) or coinm (COIN-M futures): the symbol's market
+               (default spot), or without --symbol the configured symbols of that market only
+  --from T     first minute; --to T  last minute
+
+${TIMES}
+
+Exit codes: 0 done (minutes Binance has no data for are reported, not an error), 1 fatal
+error, 2 usage or configuration error (including a symbol Binance does not list).
+`,
+  gaps: `Usage: data-feeder gaps [--symbol S] [--market M] [--from T] [--to T] [--json]
+
+Reports the missing minutes of the range in the database, for one symbol or (without
+--symbol) every configured one, marking those Binance confirmed it has no data for.
+
+  --symbol S   one symbol (e.g. BTCUSDT); default: TRADING_SYMBOLS
+  --market M   spot, usdm (USD-M futures) or coinm (COIN-M futures): the symbol's market
+               (default spot), or without --symbol the configured symbols of that market only
+  --from T     first minute; --to T  last minute
+  --json       machine-readable: one report object (an array of them without --symbol)
+
+${TIMES}
+
+Exit codes: 0 no unexplained missing minute, 3 some are missing, 1 fatal error,
+2 usage or configuration error (including a symbol Binance does not list).
+`,
+  simulate: `Usage: data-feeder simulate [--port N] [--host H] [--speed X]
+
+Runs the offline Binance-compatible server: the WebSocket streams (/ws, /stream) and the REST
+endpoints the feeder uses (/api/v3/klines, exchangeInfo, time, ping), with Binance's limits
+and error answers; USD-M (/fapi, streams under /usdm: /market, /public) and COIN-M (/dapi,
+streams under /coinm) on the same port. Point the feeder at it with BINANCE_STREAM_URL=ws://127.0.0.1:N/ws and
+BINANCE_REST_URL=http://127.0.0.1:N.
+
+  --port N     default 0 (any free port, printed at start)
+  --host H     default 127.0.0.1
+  --speed X    X simulated minutes per real minute (60: a minute a second); default 1
+
+Runs until SIGTERM or SIGINT. Exit codes: 0 stopped, 2 usage error.
+`,
+}

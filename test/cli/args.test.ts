@@ -11,12 +11,26 @@ describe('parseCommand', () => {
   })
 
   it('help and version', () => {
-    for (const a of [['--help'], ['-h'], ['help'], ['gaps', '--help']])
-      assert.deepEqual(parseCommand(a, NOW), { name: 'help' })
+    for (const a of [['--help'], ['-h'], ['help']]) assert.deepEqual(parseCommand(a, NOW), { name: 'help' })
+    for (const a of [
+      ['gaps', '--help'],
+      ['help', 'gaps'],
+      ['gaps', '-h'],
+    ])
+      assert.deepEqual(parseCommand(a, NOW), { name: 'help', topic: 'gaps' })
+    assert.throws(() => parseCommand(['help', 'frobnicate'], NOW), /no help for "frobnicate"/)
     assert.deepEqual(parseCommand(['--version'], NOW), { name: 'version' })
   })
 
-  it('--market picks the market of the symbol (spot when absent); a symbol must fit it', () => {
+  it('--market picks the market of the symbol (spot when absent) or of every configured symbol; a symbol must fit it', () => {
+    assert.deepEqual(parseCommand(['gaps', '--market', 'usdm'], NOW), {
+      name: 'gaps',
+      market: 'usdm',
+      symbol: null,
+      from: null,
+      to: null,
+      json: false,
+    })
     assert.deepEqual(parseCommand(['gaps', '--market', 'coinm', '--symbol', 'btcusd_perp'], NOW), {
       name: 'gaps',
       market: 'coinm',
@@ -41,7 +55,7 @@ describe('parseCommand', () => {
   it('backfill and gaps take a symbol and a range', () => {
     assert.deepEqual(parseCommand(['backfill', '--symbol', 'btcusdt', '--from', '-6h'], NOW), {
       name: 'backfill',
-      market: 'spot',
+      market: null,
       symbol: 'BTCUSDT',
       from: NOW - 6 * 3_600_000,
       to: null,
@@ -53,7 +67,7 @@ describe('parseCommand', () => {
       ),
       {
         name: 'gaps',
-        market: 'spot',
+        market: null,
         symbol: 'ETHUSDT',
         from: Date.UTC(2024, 0, 1),
         to: Date.UTC(2024, 0, 1, 12),
@@ -72,9 +86,19 @@ describe('parseCommand', () => {
     assert.equal((parseCommand(['simulate', '--speed', '60'], NOW) as { speed: number }).speed, 60)
   })
 
+  it('without --symbol, backfill and gaps take every configured symbol', () => {
+    assert.deepEqual(parseCommand(['backfill'], NOW), {
+      name: 'backfill',
+      market: null,
+      symbol: null,
+      from: null,
+      to: null,
+    })
+    assert.equal((parseCommand(['gaps', '--json'], NOW) as { symbol: string | null }).symbol, null)
+  })
+
   const bad: [string[], RegExp][] = [
     [['frobnicate'], /unknown command "frobnicate"/],
-    [['backfill'], /needs --symbol/],
     [['backfill', '--symbol', 'BTC/USDT'], /not a symbol/],
     [['backfill', '--symbol', 'BTCUSDT', '--from', 'yesterday'], /--from: "yesterday" is not a time/],
     [['gaps', '--symbol', 'BTCUSDT', '--from', '2024-02-01', '--to', '2024-01-01'], /--from is after --to/],
