@@ -12,7 +12,7 @@ export class UsageError extends Error {
   }
 }
 
-export const COMMANDS = ['run', 'migrate', 'backfill', 'gaps', 'simulate'] as const
+export const COMMANDS = ['run', 'migrate', 'backfill', 'gaps', 'simulate', 'sql'] as const
 export type CommandName = (typeof COMMANDS)[number]
 
 export type Command =
@@ -34,6 +34,8 @@ export type Command =
       readonly json: boolean
     }
   | { readonly name: 'simulate'; readonly port: number; readonly host: string; readonly speed: number }
+  /** `statement` null: read it from stdin. */
+  | { readonly name: 'sql'; readonly statement: string | null; readonly json: boolean }
 
 const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
 
@@ -106,14 +108,16 @@ export function parseCommand(argv: readonly string[], now: number): Command {
     backfill: ['symbol', 'from', 'to'],
     gaps: ['symbol', 'from', 'to', 'json'],
     simulate: ['port', 'host', 'speed'],
+    sql: ['json'],
   }
   let values: Record<string, string | boolean | undefined>
+  let positionals: string[]
   try {
-    ;({ values } = parseArgs({
+    ;({ values, positionals } = parseArgs({
       args: joinRelativeTimes(rest),
       options,
       strict: true,
-      allowPositionals: false,
+      allowPositionals: name === 'sql',
     }))
   } catch (e) {
     throw new UsageError(`${name}: ${(e as Error).message.split('\n')[0]}`)
@@ -139,6 +143,12 @@ export function parseCommand(argv: readonly string[], now: number): Command {
         name: 'gaps',
         symbol: symbolFlag(str('symbol'), name),
         ...range({ from: str('from'), to: str('to') }, now),
+        json: values.json === true,
+      }
+    case 'sql':
+      return {
+        name: 'sql',
+        statement: positionals.length > 0 ? positionals.join(' ') : null,
         json: values.json === true,
       }
     case 'simulate': {
@@ -168,6 +178,9 @@ Usage:
                                          report missing minutes; exit 0 when none are unexplained, 3 otherwise
   data-feeder simulate [--port N] [--host H] [--speed X]
                                          run the offline Binance-compatible server (WS + REST)
+  data-feeder sql ["STATEMENT"] [--json]
+                                         run one read-only SQL statement (or read it from stdin) and
+                                         print the rows; works while the service runs
   data-feeder --help | --version
 
 Times T: ISO-8601 (2024-01-01, 2024-01-01T12:00Z) or relative (-6h, -30d).

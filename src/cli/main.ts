@@ -14,6 +14,7 @@ import { runGaps } from './gaps-command.ts'
 import { runMigrate } from './migrate-command.ts'
 import { runService } from './run-command.ts'
 import { runSimulate } from './simulate-command.ts'
+import { runSql } from './sql-command.ts'
 
 export const EXIT = { ok: 0, fatal: 1, config: 2, gaps: 3 } as const
 
@@ -83,6 +84,8 @@ async function main(argv: readonly string[]): Promise<number> {
         return await runBackfill(command, config, logger, systemClock)
       case 'gaps':
         return await runGaps(command, config, systemClock)
+      case 'sql':
+        return await runSql(command, config, process.stdout)
     }
   } catch (e) {
     if (e instanceof ConfigError) {

@@ -29,6 +29,7 @@ import {
   WASM_FLAGS,
   type WorkerInit,
 } from './pglite-protocol.ts'
+import { SQL_SOCKET_NAME, type SqlServer, serveSql } from './sql-access.ts'
 
 export const PGLITE_SUBDIR = 'pglite'
 
@@ -40,7 +41,11 @@ export async function openPgliteDb(opts: PgliteDbOptions): Promise<Db> {
   try {
     const dataPath = memory ? 'memory://' : join(resolve(opts.dataDir), PGLITE_SUBDIR)
     if (!memory && !existsSync(join(dataPath, 'PG_VERSION'))) await createDatabase(dataPath)
-    return new PgliteDb(await startWorker({ dataPath }), lock)
+    const db = new PgliteDb(await startWorker({ dataPath }), lock)
+    // SQL for people while the service runs (`data-feeder sql`); without it the database still works.
+    if (!memory)
+      db.sqlServer = await serveSql(db, join(resolve(opts.dataDir), SQL_SOCKET_NAME)).catch(() => null)
+    return db
   } catch (err) {
     lock?.release()
     throw err
@@ -124,6 +129,7 @@ class PgliteDb implements Db {
   >()
   private nextId = 1
   private dead: Error | null = null
+  sqlServer: SqlServer | null = null
 
   constructor(worker: Worker, lock: DataDirLock | null) {
     this.worker = worker
@@ -220,6 +226,7 @@ class PgliteDb implements Db {
   close(): Promise<void> {
     this.closing ??= (async () => {
       try {
+        await this.sqlServer?.close()
         if (this.dead === null) await this.call({ op: 'close' })
       } finally {
         await this.worker.terminate()
