@@ -1,8 +1,9 @@
 /** A throwaway database on the benchmark's PostgreSQL server, migrated. */
 import pg from 'pg'
 import type { TimescaleConfig } from '../src/config/config.ts'
-import { type Db, openDb } from '../src/store/db.ts'
+import type { Db } from '../src/store/db.ts'
 import { migrate } from '../src/store/migrate.ts'
+import { openDb } from '../src/store/open-db.ts'
 
 export const BENCH_SERVER =
   process.env.BENCH_DATABASE_URL ??

@@ -4,7 +4,7 @@
  * alternate ours/baseline so machine noise hits both alike.
  */
 import { performance } from 'node:perf_hooks'
-import { decodeFrame } from '../src/binance/decode.ts'
+import { decodeFrame } from '../src/binance/ws/decode.ts'
 import { CandleAssembler } from '../src/candles/candle-assembler.ts'
 import { type FrameMix, frameMix } from './frame-mix.ts'
 import { fmt, fmtSample, type Row, summarize } from './stats.ts'

@@ -11,7 +11,7 @@
 
 import { rmSync } from 'node:fs'
 import { Writable } from 'node:stream'
-import { createApp } from '../src/app.ts'
+import { createApp } from '../src/app/app.ts'
 import { loadConfig } from '../src/config/config.ts'
 import { systemClock } from '../src/core/clock.ts'
 import { createLogger } from '../src/observability/logger.ts'

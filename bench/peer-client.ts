@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks'
 import { WebsocketClient } from 'binance'
-import { createBinanceFeed } from '../src/binance/feed.ts'
+import { createBinanceFeed } from '../src/binance/ws/feed.ts'
 import { CandleAssembler } from '../src/candles/candle-assembler.ts'
 import { systemClock } from '../src/core/clock.ts'
 

@@ -16,6 +16,20 @@ function find(dir) {
 
 const args = process.argv.slice(2)
 const files = args.length > 0 ? args : find('test').sort()
+// The whole suite (no files named) starts with the type check and the linter: a failure of
+// either fails the run, so CI, which runs this command, enforces both.
+if (args.length === 0) {
+  for (const [what, bin, argv] of [
+    ['tsc --noEmit', 'node_modules/typescript/bin/tsc', ['--noEmit', '-p', '.']],
+    ['biome check', 'node_modules/@biomejs/biome/bin/biome', ['check', '.']],
+  ]) {
+    const r = spawnSync(process.execPath, [bin, ...argv], { stdio: 'inherit' })
+    if (r.status !== 0) {
+      process.stderr.write(`${what} failed\n`)
+      process.exit(r.status ?? 1)
+    }
+  }
+}
 const concurrency = process.env.TEST_CONCURRENCY ?? '2'
 const r = spawnSync(
   process.execPath,

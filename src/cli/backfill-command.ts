@@ -8,22 +8,22 @@
  * stopped before this step), so that feature_cache equals a computation over
  * candles_1m.
  */
-import { dbOptions } from '../app.ts'
-import { createRestClient } from '../binance/rest-client.ts'
+import { openStore } from '../app/db-supervisor.ts'
+import { createRestClient } from '../binance/rest/rest-client.ts'
 import type { Config } from '../config/config.ts'
 import type { Clock } from '../core/clock.ts'
+import { floorMinute, formatRange, type MinuteRange } from '../core/minute-ranges.ts'
 import { MINUTE_MS } from '../core/records.ts'
-import { rewriteFeatures } from '../features/feature-rewrite.ts'
+import { rewriteFeatures } from '../feature-store/feature-rewrite.ts'
+import { readSpansWithoutFeatures } from '../feature-store/feature-sql.ts'
+import { createFeatureWriter } from '../feature-store/feature-writer.ts'
 import { BackfillRunner } from '../gaps/backfill-runner.ts'
-import { floorMinute, formatRange, type MinuteRange } from '../gaps/minute-ranges.ts'
 import type { Logger } from '../observability/logger.ts'
+import { writeAll } from '../outputs/output.ts'
+import { createBulkWriter } from '../outputs/postgres-output.ts'
 import { detectGaps } from '../store/candle-queries.ts'
-import { createCandleWriter } from '../store/candle-writer.ts'
-import { type Db, openDb } from '../store/db.ts'
+import type { Db } from '../store/db.ts'
 import { StoreError } from '../store/errors.ts'
-import { readSpansWithoutFeatures } from '../store/feature-sql.ts'
-import { createFeatureWriter } from '../store/feature-writer.ts'
-import { migrate } from '../store/migrate.ts'
 import { refreshAggregates } from '../store/timescale-settings.ts'
 import type { Command } from './args.ts'
 import { createProgress } from './progress.ts'
@@ -51,10 +51,9 @@ export async function runBackfill(
     logger.info({ symbol: cmd.symbol }, 'nothing to backfill: the range holds no closed minute')
     return 0
   }
-  const db = await openDb(dbOptions(config))
+  const { db, ...schema } = await openStore(config, { materialise: 'later' })
   const rest = createRestClient({ baseUrl: config.restUrl, clock })
   try {
-    const schema = await migrate(db, { timescale: config.timescale })
     const before = await detectGaps(db, 'spot', cmd.symbol, from, to + MINUTE_MS)
     const total = before.reduce((n, g) => n + g.missing, 0)
     logger.info(
@@ -67,16 +66,12 @@ export async function runBackfill(
       'backfill starting',
     )
     const progress = createProgress({ total, logger, label: cmd.symbol })
-    let failed = 0
-    const writer = createCandleWriter({
+    // The app's writer for batches, as gap repair uses it.
+    const writer = createBulkWriter({
       db,
       clock,
-      maxBatch: 1000,
-      maxWaitMs: 1000,
-      maxRetries: config.dbMaxRetries,
-    })
-    writer.on('failed', (info) => {
-      failed += info.candles.length
+      batchMaxWaitMs: config.batchMaxWaitMs,
+      dbMaxRetries: config.dbMaxRetries,
     })
     // Minutes handed to the candle writer: their features, and those of the minutes after, are stale.
     const changed: MinuteRange[] = []
@@ -87,10 +82,7 @@ export async function runBackfill(
       market: 'spot',
       write: async (candles) => {
         if (candles.length > 0) changed.push(spanOf(candles))
-        const before = failed
-        for (const c of candles) writer.add(c)
-        await writer.flush()
-        if (failed > before) throw new Error(`${failed - before} candles could not be written`)
+        await writeAll(writer, candles)
       },
     })
     let error: unknown = null

@@ -4,15 +4,13 @@
  * (recorded as gap_unfillable). Exit 0 when every missing minute is explained,
  * 3 when some are not.
  */
-import { dbOptions } from '../app.ts'
+import { openStore } from '../app/db-supervisor.ts'
 import type { Config } from '../config/config.ts'
 import type { Clock } from '../core/clock.ts'
+import { type MinuteRange, minutesIn, subtractRanges, totalMinutes } from '../core/minute-ranges.ts'
 import { MINUTE_MS } from '../core/records.ts'
-import { type MinuteRange, minutesIn, subtractRanges, totalMinutes } from '../gaps/minute-ranges.ts'
 import { detectGaps } from '../store/candle-queries.ts'
-import { openDb } from '../store/db.ts'
 import { confirmedEmptyRanges } from '../store/gap-queries.ts'
-import { migrate } from '../store/migrate.ts'
 import type { Command } from './args.ts'
 import { commandRange } from './backfill-command.ts'
 
@@ -46,10 +44,9 @@ export async function runGaps(
   out: NodeJS.WritableStream = process.stdout,
 ): Promise<number> {
   const { from, to } = commandRange(cmd, config, clock.now())
-  const db = await openDb(dbOptions(config))
+  const { db } = await openStore(config, { materialise: 'later' })
   let report: GapReport
   try {
-    await migrate(db, { timescale: config.timescale })
     const gaps = to < from ? [] : await detectGaps(db, 'spot', cmd.symbol, from, to + MINUTE_MS)
     const missing = gaps.map((g) => ({ from: g.rangeStart, to: g.rangeEnd }))
     const confirmed = missing.length === 0 ? [] : await confirmedEmptyRanges(db, 'spot', cmd.symbol, from, to)

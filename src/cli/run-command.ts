@@ -1,4 +1,4 @@
-import { createApp } from '../app.ts'
+import { createApp } from '../app/app.ts'
 import type { Config } from '../config/config.ts'
 import type { Clock } from '../core/clock.ts'
 import type { Logger } from '../observability/logger.ts'

@@ -3,6 +3,7 @@
  * validated, frozen. Nothing else in the code reads process.env.
  */
 import { z } from 'zod'
+import { ALL_UNITS, bool, type Field, int, interval, retention, symbolList, url } from './values.ts'
 
 export type LogFormat = 'json' | 'pretty'
 export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full'
@@ -78,109 +79,9 @@ export class ConfigError extends Error {
   }
 }
 
-const SYMBOL = /^[A-Z0-9]{2,30}$/
 const SECRET_VARIABLES = new Set(['DB_PASSWORD', 'DATABASE_URL'])
 
 type Env = Readonly<Record<string, string | undefined>>
-
-interface Field<T> {
-  readonly schema: z.ZodType<T>
-  readonly example: string
-}
-
-const int = (min: number, max: number): z.ZodType<number> =>
-  z
-    .string()
-    .trim()
-    .regex(/^-?\d+$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
-
-const bool: z.ZodType<boolean> = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .refine((v) => ['true', 'false', '1', '0', 'yes', 'no'].includes(v), 'must be true or false')
-  .transform((v) => v === 'true' || v === '1' || v === 'yes')
-
-const url = (protocols: readonly string[]): z.ZodType<string> =>
-  z
-    .string()
-    .trim()
-    .refine(
-      (v) => {
-        try {
-          return protocols.includes(new URL(v).protocol)
-        } catch {
-          return false
-        }
-      },
-      `must be a ${protocols.map((p) => p.replace(':', '://')).join(' or ')} URL`,
-    )
-    .transform((v) => v.replace(/\/+$/, ''))
-
-const symbolList: z.ZodType<string[]> = z
-  .string()
-  .transform((v) =>
-    v
-      .split(',')
-      .map((s) => s.trim().toUpperCase())
-      .filter((s) => s.length > 0),
-  )
-  .refine((l) => l.length > 0, 'must name at least one symbol')
-  .refine((l) => l.every((s) => SYMBOL.test(s)), 'symbols are letters and digits only, 2 to 30 characters')
-  .transform((l) => [...new Set(l)])
-
-const INTERVAL_UNITS: Readonly<Record<string, string>> = {
-  minute: 'minutes',
-  minutes: 'minutes',
-  min: 'minutes',
-  mins: 'minutes',
-  hour: 'hours',
-  hours: 'hours',
-  h: 'hours',
-  day: 'days',
-  days: 'days',
-  d: 'days',
-  week: 'weeks',
-  weeks: 'weeks',
-  w: 'weeks',
-  month: 'months',
-  months: 'months',
-  mon: 'months',
-  year: 'years',
-  years: 'years',
-  y: 'years',
-}
-
-/**
- * A positive PostgreSQL interval of one unit ('7 days', '12 hours', '1 year'),
- * returned in canonical form. `units` limits the accepted units (chunks are fixed-length).
- */
-const interval = (units: readonly string[]): z.ZodType<string> =>
-  z
-    .string()
-    .trim()
-    .toLowerCase()
-    .transform((v) => {
-      const m = /^(\d{1,6})\s*([a-z]+)$/.exec(v)
-      const unit = m ? INTERVAL_UNITS[m[2] as string] : undefined
-      return m && unit !== undefined && units.includes(unit) && Number(m[1]) > 0
-        ? `${Number(m[1])} ${unit}`
-        : ''
-    })
-    .refine((v) => v !== '', `must be a positive interval such as '7 days' (units: ${units.join(', ')})`)
-
-const ALL_UNITS = ['minutes', 'hours', 'days', 'weeks', 'months', 'years'] as const
-const retention: z.ZodType<string | null> = z.union([
-  z
-    .string()
-    .trim()
-    .toLowerCase()
-    .refine((v) => v === 'off' || v === 'none')
-    .transform(() => null),
-  interval(ALL_UNITS),
-])
 
 const FIELDS = {
   BINANCE_STREAM_URL: { schema: url(['ws:', 'wss:']), example: 'wss://stream.binance.com:9443/ws' },

@@ -2,8 +2,9 @@
  * The features of one candle over one window, read off the window's rolling
  * state in O(1). Pure: ring and window in, row out.
  */
+
+import { FRACTION_UNITS, toUnits, unitsBetween } from '../core/decimal-parts.ts'
 import { type Market, MINUTE_MS } from '../core/records.ts'
-import { FRACTION_UNITS, toUnits, unitsBetween } from './decimal-parts.ts'
 import type { FeatureRow } from './feature-row.ts'
 import type { MonotonicDeque } from './monotonic-deque.ts'
 import type { PointRing } from './point-ring.ts'

@@ -5,7 +5,7 @@
  * one per window. Capacity is the largest window: a time window of N minutes
  * never holds more than N candles.
  */
-import type { CandlePoint } from './candle-point.ts'
+import type { CandlePoint } from '../core/candle-point.ts'
 
 export class PointRing {
   readonly capacity: number

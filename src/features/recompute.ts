@@ -4,8 +4,9 @@
  * Used for warm-up and repairs, so that the stored rows of a span always equal
  * what a full recomputation over candles_1m gives.
  */
+
+import type { CandlePoint } from '../core/candle-point.ts'
 import type { Market } from '../core/records.ts'
-import type { CandlePoint } from './candle-point.ts'
 import type { FeatureRow } from './feature-row.ts'
 import { SymbolState } from './symbol-state.ts'
 

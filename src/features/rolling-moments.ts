@@ -17,7 +17,7 @@
  *   proportion to the peak). Either takes about a window of updates to recur,
  *   so the rebuild is amortised O(1).
  */
-import { FRACTION_UNITS } from './decimal-parts.ts'
+import { FRACTION_UNITS } from '../core/decimal-parts.ts'
 
 const SPLIT = 134_217_729 // 2^27 + 1, Veltkamp split of a double into two 26-bit halves
 const DRIFT_LIMIT = 2 ** 40

@@ -3,8 +3,9 @@
  * rolling window per configured size. Candles go in strictly by time; each push
  * yields that candle's row for every window.
  */
+
+import type { CandlePoint } from '../core/candle-point.ts'
 import type { Market } from '../core/records.ts'
-import type { CandlePoint } from './candle-point.ts'
 import { computeFeatures, logReturnAt } from './compute.ts'
 import type { FeatureRow } from './feature-row.ts'
 import { PointRing } from './point-ring.ts'

@@ -9,17 +9,19 @@
  * `gap_unfillable` rows back); events are emitted for logs, metrics and the
  * webhook. Never logs.
  */
-import type { RestClient } from '../binance/rest-api.ts'
-import { isRestError } from '../binance/rest-errors.ts'
+import type { RestClient } from '../binance/rest/rest-api.ts'
+import { isRestError } from '../binance/rest/rest-errors.ts'
 import type { Clock, TimerHandle } from '../core/clock.ts'
+import { floorMinute, type MinuteRange, minutesIn, totalMinutes } from '../core/minute-ranges.ts'
 import type { Candle } from '../core/records.ts'
 import { MINUTE_MS } from '../core/records.ts'
+import { delayFor, SCHEDULES } from '../core/retry.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
-import { detectGaps, insertQualityLog } from '../store/candle-queries.ts'
+import { insertQualityLog } from '../store/candle-queries.ts'
 import type { Queryable } from '../store/db.ts'
-import { confirmedEmptyRanges } from '../store/gap-queries.ts'
+import { unexplainedMissing } from '../store/gap-queries.ts'
+import { addJobs, type Job, type Pending } from './backfill-queue.ts'
 import type { DetectedGap, GapCause } from './gap-detector.ts'
-import { floorMinute, type MinuteRange, minutesIn, subtractRanges, totalMinutes } from './minute-ranges.ts'
 
 export interface BackfillRunnerOptions {
   readonly db: Queryable
@@ -45,50 +47,9 @@ export interface BackfillRunnerEvents {
   idle: { at: number }
 }
 
-/** A queued range and why it was queued. */
-interface Job extends MinuteRange {
-  readonly cause: GapCause
-  /** A retry after a failure: its gap_detected is already recorded. */
-  readonly announced: boolean
-}
-
-interface Pending {
-  ranges: Job[]
-  notBefore: number
-  failures: number
-}
-
-/**
- * Adds jobs to a symbol's queue. A minute already queued keeps the job that
- * queued it first (its cause is the one recorded); only the minutes new to
- * the queue take the incoming job's cause. Touching jobs of the same kind join.
- */
-function addJobs(queued: readonly Job[], incoming: readonly Job[]): Job[] {
-  let all = [...queued]
-  for (const job of incoming) {
-    const fresh = subtractRanges([job], all).map((r) => ({
-      ...r,
-      cause: job.cause,
-      announced: job.announced,
-    }))
-    all = [...all, ...fresh]
-  }
-  all.sort((a, b) => a.from - b.from)
-  const out: Job[] = []
-  for (const j of all) {
-    const last = out.at(-1)
-    if (last && last.cause === j.cause && last.announced === j.announced && j.from <= last.to + MINUTE_MS)
-      out[out.length - 1] = { ...last, to: Math.max(last.to, j.to) }
-    else out.push(j)
-  }
-  return out
-}
-
 const DEFAULT_UNFILLABLE_AFTER_MS = 10 * MINUTE_MS
 const DEFAULT_SETTLE_MS = 5_000
 const MAX_JOB_MINUTES = 7 * 1440
-const RETRY_BASE_MS = 15_000
-const RETRY_MAX_MS = 10 * MINUTE_MS
 
 export class BackfillRunner extends TypedEmitter<BackfillRunnerEvents> {
   private readonly opts: BackfillRunnerOptions
@@ -205,10 +166,9 @@ export class BackfillRunner extends TypedEmitter<BackfillRunnerEvents> {
       } catch (error) {
         const failures = p.failures + 1
         const hinted = isRestError(error) ? (error.retryAfterMs ?? 0) : 0
-        const backoff = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (failures - 1))
         const retryInMs = Math.max(
           hinted,
-          Math.round(backoff * (0.5 + 0.5 * (this.opts.random ?? Math.random)())),
+          delayFor(SCHEDULES['gaps.backfill'], failures, this.opts.random ?? Math.random),
         )
         this.emit('job_failed', { symbol, range, error, retryInMs })
         this.requeue(
@@ -334,14 +294,7 @@ export class BackfillRunner extends TypedEmitter<BackfillRunnerEvents> {
     return { unsettled, recent: later }
   }
 
-  private async missingIn(symbol: string, r: MinuteRange): Promise<MinuteRange[]> {
-    const { db, market } = this.opts
-    const gaps = await detectGaps(db, market, symbol, r.from, r.to + MINUTE_MS)
-    if (gaps.length === 0) return []
-    const empty = await confirmedEmptyRanges(db, market, symbol, r.from, r.to)
-    return subtractRanges(
-      gaps.map((g) => ({ from: g.rangeStart, to: g.rangeEnd })),
-      empty,
-    )
+  private missingIn(symbol: string, r: MinuteRange): Promise<MinuteRange[]> {
+    return unexplainedMissing(this.opts.db, this.opts.market, symbol, r)
   }
 }

@@ -13,8 +13,9 @@
  * can carry it), and a minute fetched too early is fetched from REST before
  * Binance is done with it.
  */
+
+import { floorMinute, type MinuteRange } from '../core/minute-ranges.ts'
 import { MINUTE_MS } from '../core/records.ts'
-import { floorMinute, type MinuteRange } from './minute-ranges.ts'
 
 /** `initial`: a symbol with no history yet; `catch_up`: the time the feeder was not running. */
 export type GapCause = 'sequence_jump' | 'late_close' | 'disconnect' | 'catch_up' | 'initial'

@@ -4,8 +4,9 @@
  * runner, with the optional webhook. The app feeds it candles and reconnect
  * windows and turns its events into logs and metrics.
  */
-import type { RestClient } from '../binance/rest-api.ts'
+import type { RestClient } from '../binance/rest/rest-api.ts'
 import type { Clock, TimerHandle } from '../core/clock.ts'
+import { floorMinute } from '../core/minute-ranges.ts'
 import type { Candle } from '../core/records.ts'
 import { MINUTE_MS } from '../core/records.ts'
 import { latestCandleTime } from '../store/candle-queries.ts'
@@ -13,7 +14,6 @@ import type { Queryable } from '../store/db.ts'
 import { BackfillRunner } from './backfill-runner.ts'
 import { type DetectedGap, GapDetector } from './gap-detector.ts'
 import { createGapWebhook, type GapWebhook, type WebhookEvent } from './gap-webhook.ts'
-import { floorMinute } from './minute-ranges.ts'
 
 export interface GapServiceOptions {
   readonly db: Queryable
@@ -56,6 +56,7 @@ export function createGapService(opts: GapServiceOptions): GapService {
     ? createGapWebhook({
         url: opts.webhookUrl,
         clock,
+        ...(opts.random ? { random: opts.random } : {}),
         ...(opts.onWebhookEvent ? { onEvent: opts.onWebhookEvent } : {}),
       })
     : null

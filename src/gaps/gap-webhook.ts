@@ -5,6 +5,7 @@
  * are retried a few times, and anything dropped is reported.
  */
 import type { Clock } from '../core/clock.ts'
+import { retry, SCHEDULES } from '../core/retry.ts'
 
 export interface GapNotice {
   readonly symbol: string
@@ -27,6 +28,7 @@ export interface GapWebhookOptions {
   readonly maxQueue?: number
   readonly onEvent?: (e: WebhookEvent) => void
   readonly fetchImpl?: typeof fetch
+  readonly random?: () => number
 }
 
 export interface GapWebhook {
@@ -41,41 +43,53 @@ export function createGapWebhook(opts: GapWebhookOptions): GapWebhook {
   const attempts = opts.attempts ?? 3
   const maxQueue = opts.maxQueue ?? 1_000
   const doFetch = opts.fetchImpl ?? fetch
+  const random = opts.random ?? Math.random
   const queue: GapNotice[] = []
   let running = false
   let closed = false
   let idleWaiters: (() => void)[] = []
   const emit = (e: WebhookEvent) => opts.onEvent?.(e)
 
-  const sleep = (ms: number) => new Promise<void>((resolve) => opts.clock.setTimeout(resolve, ms))
+  /** One POST; resolves when the handler took it, throws with why it did not. */
+  async function post(n: GapNotice): Promise<void> {
+    const ac = new AbortController()
+    const timer = opts.clock.setTimeout(() => ac.abort(), timeoutMs)
+    try {
+      const res = await doFetch(opts.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(n),
+        signal: ac.signal,
+      })
+      await res.body?.cancel()
+      if (!res.ok) throw new Error(`HTTP ${res.status}`)
+    } catch (e) {
+      throw ac.signal.aborted ? new Error(`timeout after ${timeoutMs} ms`) : e
+    } finally {
+      timer.cancel()
+    }
+  }
 
   async function deliver(n: GapNotice): Promise<void> {
-    let lastError = ''
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      const ac = new AbortController()
-      const timer = opts.clock.setTimeout(() => ac.abort(), timeoutMs)
-      try {
-        const res = await doFetch(opts.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(n),
-          signal: ac.signal,
-        })
-        await res.body?.cancel()
-        if (res.ok) {
-          emit({ type: 'delivered', notice: n, attempts: attempt })
-          return
-        }
-        lastError = `HTTP ${res.status}`
-      } catch (e) {
-        lastError = ac.signal.aborted ? `timeout after ${timeoutMs} ms` : String((e as Error).message ?? e)
-      } finally {
-        timer.cancel()
-      }
-      if (closed) break
-      if (attempt < attempts) await sleep(500 * 2 ** (attempt - 1))
+    try {
+      const attempt = await retry(
+        async (a) => {
+          await post(n)
+          return a
+        },
+        {
+          schedule: SCHEDULES['gaps.webhook'],
+          clock: opts.clock,
+          random,
+          maxRetries: attempts - 1,
+          // Closed: no further try.
+          retryable: () => !closed,
+        },
+      )
+      emit({ type: 'delivered', notice: n, attempts: attempt })
+    } catch (e) {
+      emit({ type: 'failed', notice: n, attempts, error: String((e as Error).message ?? e) })
     }
-    emit({ type: 'failed', notice: n, attempts, error: lastError })
   }
 
   async function pump(): Promise<void> {

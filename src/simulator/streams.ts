@@ -2,6 +2,7 @@
  * Stream names and connection URLs, as Binance spells them. Only the two
  * streams the feeder uses are simulated; any other name is "invalid".
  */
+import { SPOT } from '../markets/spot.ts'
 
 export type StreamKind = 'kline' | 'book'
 
@@ -38,7 +39,9 @@ export type TargetResult =
  */
 export function parseTarget(rawUrl: string, maxStreams: number): TargetResult {
   const url = new URL(rawUrl, 'http://sim.invalid')
-  const path = url.pathname
+  // Below one of the market's socket routes ('' on spot), the layout is the same.
+  const route = SPOT.simulator.wsRoutes.find((r) => r !== '' && url.pathname.startsWith(`${r}/`)) ?? ''
+  const path = url.pathname.slice(route.length)
   let names: string[]
   let combined: boolean
   if (path === '/ws' || path === '/ws/') {

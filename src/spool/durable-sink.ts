@@ -13,7 +13,7 @@
  *   to the spool, or back to the writer, as soon as there is room.
  * - Replay runs at start() and then on a jittered timer (injected clock) while
  *   anything is spooled or held, backing off while the database stays away. It
- *   writes straight to the Db with the fill-only upsert (replay-upsert.ts), not
+ *   writes straight to the Db with the fill-only upsert (candle-sql.ts), not
  *   through the writer: a replayed batch is old, so it must never overwrite a
  *   newer row, and the writer's rule is "latest wins". Fill-only also makes
  *   replay commute with live writes, so it runs beside them.
@@ -23,13 +23,14 @@
  */
 import { type Clock, type TimerHandle, within } from '../core/clock.ts'
 import type { Candle } from '../core/records.ts'
+import { delayFor, schedule } from '../core/retry.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import { candleKey } from '../store/candle-sql.ts'
 import type { CandleWriter } from '../store/candle-writer.ts'
 import type { Db } from '../store/db.ts'
 import { isRowRejection } from '../store/errors.ts'
-import { buildReplayUpsert } from './replay-upsert.ts'
-import type { ReplayResult, Spool } from './spool.ts'
+import type { Spool } from './spool.ts'
+import { type ReplayedSpan, replaySpool } from './spool-replay.ts'
 
 export interface DurableSinkOptions {
   readonly writer: CandleWriter
@@ -42,12 +43,7 @@ export interface DurableSinkOptions {
   readonly random?: () => number
 }
 
-/** Open times of the candles a replay wrote, per symbol: history that changed under the features. */
-export interface ReplayedSpan {
-  readonly symbol: string
-  readonly fromOpenTime: number
-  readonly toOpenTime: number
-}
+export type { ReplayedSpan }
 
 export type SpoolReason = 'write_failed' | 'shutdown' | 'held'
 
@@ -72,7 +68,6 @@ export interface SinkCloseResult {
   readonly timedOut: boolean
 }
 
-const MAX_BACKOFF_FACTOR = 8
 /** Candles per spool record: large batches are split so a nearly full spool still takes part of them. */
 const SPOOL_RECORD_CANDLES = 1_000
 
@@ -234,20 +229,9 @@ export class DurableSink extends TypedEmitter<DurableSinkEvents> {
       this.rewriteHeld()
       return
     }
-    const spans = new Map<string, { symbol: string; fromOpenTime: number; toOpenTime: number }>()
-    const r: ReplayResult = await spool.replay(async (batch) => {
-      await this.writeReplay(batch)
-      for (const c of batch) {
-        const s = spans.get(c.symbol)
-        if (s === undefined)
-          spans.set(c.symbol, { symbol: c.symbol, fromOpenTime: c.openTime, toOpenTime: c.openTime })
-        else {
-          s.fromOpenTime = Math.min(s.fromOpenTime, c.openTime)
-          s.toOpenTime = Math.max(s.toOpenTime, c.openTime)
-        }
-      }
-    })
-    const written = [...spans.values()]
+    const { result: r, spans: written } = await replaySpool(spool, this.opts.db, (candles, error) =>
+      this.emit('rejected', { candles, error }),
+    )
     // The database took the whole spool: what is held goes back to the writer (which spools
     // what it still cannot write). Otherwise it moves into whatever room the replay made.
     if (spool.records === 0) this.rewriteHeld()
@@ -279,27 +263,15 @@ export class DurableSink extends TypedEmitter<DurableSinkEvents> {
     }
   }
 
-  /** Rows refused as such are rejected; any other failure stops the replay (the rest stays spooled). */
-  private async writeReplay(batch: readonly Candle[]): Promise<void> {
-    try {
-      await this.opts.db.query(buildReplayUpsert(batch))
-    } catch (error) {
-      if (!isRowRejection(error)) throw error
-      if (batch.length === 1) {
-        this.emit('rejected', { candles: batch, error })
-        return
-      }
-      const mid = Math.ceil(batch.length / 2)
-      await this.writeReplay(batch.slice(0, mid))
-      await this.writeReplay(batch.slice(mid))
-    }
-  }
-
   private schedule(): void {
     if (this.closing || !this.started || this.timer !== null || this.replaying !== null) return
     if (this.opts.spool.records === 0 && this.held.length === 0) return
-    const factor = Math.min(MAX_BACKOFF_FACTOR, 2 ** this.failures)
-    const delay = Math.round(this.opts.replayIntervalMs * factor * (0.5 + this.random()))
+    const base = this.opts.replayIntervalMs
+    const delay = delayFor(
+      schedule('spool.replay', { baseMs: base, maxMs: 8 * base }),
+      this.failures + 1,
+      this.random,
+    )
     this.timer = this.opts.clock.setTimeout(() => {
       this.timer = null
       void this.replayNow()

@@ -9,8 +9,8 @@
  * object). Decimals stay the exchange's strings, so a replayed candle is the
  * very value that was received. Pure: bytes in, candles out.
  */
+import { crc32 } from 'node:zlib'
 import type { Candle, CandleSource } from '../core/records.ts'
-import { crc32 } from './crc32.ts'
 
 export const RECORD_HEADER_BYTES = 8
 /** A record larger than this is not one we wrote (a batch is at most a few thousand candles). */

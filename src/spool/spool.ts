@@ -12,77 +12,45 @@
  * next open detects, reports and cuts off; earlier records are never touched.
  * A new segment's directory entry is fsynced too. The `replayed` marker is not
  * fsynced on purpose: losing it only replays records again, and replay is an
- * idempotent upsert (see replay-upsert.ts).
+ * idempotent fill-only upsert (see store/candle-sql.ts).
  *
  * The caller owns exclusivity: DATA_DIR is locked by the process (data-dir-lock).
  */
 import {
   closeSync,
   fdatasyncSync,
-  fsyncSync,
   ftruncateSync,
   mkdirSync,
   openSync,
-  readdirSync,
   readFileSync,
-  renameSync,
   rmSync,
   unlinkSync,
-  writeFileSync,
   writeSync,
 } from 'node:fs'
-import { join } from 'node:path'
-import type { Clock } from '../core/clock.ts'
 import type { Candle } from '../core/records.ts'
+import {
+  DEFAULT_REPLAY_BATCH,
+  DEFAULT_SEGMENT_BYTES,
+  type ReplayResult,
+  type Spool,
+  type SpoolOptions,
+} from './spool-api.ts'
 import { type SpoolEvent, SpoolFullError, SpoolWriteError } from './spool-errors.ts'
+import {
+  quarantineTail,
+  readMarker,
+  removeMarker,
+  segmentPath,
+  segmentSeqs,
+  spoolDir,
+  syncPath,
+  writeMarker,
+} from './spool-files.ts'
 import { encodeRecord, type ScannedRecord, scanRecords } from './spool-record.ts'
 
+export * from './spool-api.ts'
 export { type SpoolEvent, SpoolFullError, SpoolWriteError } from './spool-errors.ts'
-
-export const DEFAULT_SEGMENT_BYTES = 16 * 1024 * 1024
-/** Candles handed to one replay write (PGlite takes at most 1 000 per statement). */
-export const DEFAULT_REPLAY_BATCH = 1_000
-
-export interface SpoolOptions {
-  /** The spool's own directory, normally `spoolDir(DATA_DIR)`. Created if missing. */
-  readonly dir: string
-  /** Bytes on disk past which append() refuses (SpoolFullError). */
-  readonly maxBytes: number
-  readonly clock: Clock
-  readonly segmentBytes?: number
-  readonly replayBatchCandles?: number
-  /** torn_tail and quarantined are found while opening, so the listener is given here. */
-  readonly onEvent?: (e: SpoolEvent) => void
-}
-
-export interface ReplayResult {
-  readonly records: number
-  readonly candles: number
-  /** True when the spool was emptied; false when a write failed (the rest is kept). */
-  readonly done: boolean
-  readonly error: unknown
-}
-
-export interface Spool {
-  /** Appends one batch, durable on return. Throws SpoolFullError / SpoolWriteError; then nothing was added. */
-  append(candles: readonly Candle[]): void
-  /** Bytes of the segment files on disk (what counts against maxBytes). */
-  readonly bytes: number
-  /** Records not yet replayed. */
-  readonly records: number
-  /** Candles in those records. */
-  readonly candles: number
-  /**
-   * Replays oldest first, a few records per `write`, advancing the marker only
-   * after each write resolved and deleting each segment once it is replayed.
-   * Stops at the first write that throws, keeping that batch and everything
-   * after it. Concurrent calls share one run; appends during a run are
-   * replayed by it too.
-   */
-  replay(write: (candles: readonly Candle[]) => Promise<void>): Promise<ReplayResult>
-  /** Idempotent. A replay in progress stops after its current write. */
-  close(): void
-}
+export { spoolDir }
 
 interface Segment {
   readonly seq: number
@@ -92,13 +60,6 @@ interface Segment {
   committed: number
   records: number
   candles: number
-}
-
-const SEGMENT_RE = /^seg-(\d{12})\.log$/
-const MARKER = 'replayed'
-
-export function spoolDir(dataDir: string): string {
-  return join(dataDir, 'spool')
 }
 
 export function openSpool(opts: SpoolOptions): Spool {
@@ -119,14 +80,16 @@ class FileSpool implements Spool {
     this.segmentBytes = Math.max(1, opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES)
     this.batchCandles = Math.max(1, opts.replayBatchCandles ?? DEFAULT_REPLAY_BATCH)
     mkdirSync(opts.dir, { recursive: true })
-    const marker = this.readMarker()
-    const names = readdirSync(opts.dir)
-      .map((n) => SEGMENT_RE.exec(n))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => Number(m[1]))
-      .sort((a, b) => a - b)
-    for (const seq of names) {
-      const seg: Segment = { seq, path: this.segPath(seq), size: 0, committed: 0, records: 0, candles: 0 }
+    const marker = readMarker(opts.dir)
+    for (const seq of segmentSeqs(opts.dir)) {
+      const seg: Segment = {
+        seq,
+        path: segmentPath(opts.dir, seq),
+        size: 0,
+        committed: 0,
+        records: 0,
+        candles: 0,
+      }
       if (marker !== null && marker.seq === seq) seg.committed = marker.offset
       const recs = this.scan(seg)
       if (seg.size === 0 || recs.every((r) => r.end <= seg.committed)) {
@@ -232,11 +195,11 @@ class FileSpool implements Spool {
         records += group.length
         candles += n
         if (this.closed) return { records, candles, done: false, error: null }
-        if (i < recs.length) this.writeMarker(seg.seq, end)
+        if (i < recs.length) writeMarker(this.opts.dir, seg.seq, end)
       }
       unlinkSync(seg.path)
       this.segments.shift()
-      rmSync(join(this.opts.dir, MARKER), { force: true })
+      removeMarker(this.opts.dir)
       // Both removals must be on disk before a new segment could reuse a number.
       syncPath(this.opts.dir)
     }
@@ -251,7 +214,14 @@ class FileSpool implements Spool {
     const r = scanRecords(buf)
     if (r.problem !== null) {
       const bytes = buf.length - r.goodEnd
-      const to = this.quarantine(seg, buf.subarray(r.goodEnd), r.problem.offset, r.problem.kind)
+      const to = quarantineTail(
+        this.opts.dir,
+        seg,
+        buf.subarray(r.goodEnd),
+        r.problem.offset,
+        r.problem.kind,
+        this.opts.clock.now(),
+      )
       const event =
         r.problem.kind === 'torn'
           ? ({ type: 'torn_tail', segment: seg.path, offset: r.goodEnd, bytes, quarantinedTo: to } as const)
@@ -273,28 +243,10 @@ class FileSpool implements Spool {
     return r.records as ScannedRecord[]
   }
 
-  /** Copies the unreadable end of a segment aside (fsynced), then cuts the segment there. */
-  private quarantine(seg: Segment, bytes: Buffer, offset: number, kind: string): string {
-    const qdir = join(this.opts.dir, 'quarantine')
-    mkdirSync(qdir, { recursive: true })
-    const to = join(qdir, `seg-${pad(seg.seq)}.${offset}.${kind}.${this.opts.clock.now()}`)
-    writeFileSync(to, bytes)
-    syncPath(to)
-    syncPath(qdir)
-    const fd = openSync(seg.path, 'r+')
-    try {
-      ftruncateSync(fd, offset)
-      fsyncSync(fd)
-    } finally {
-      closeSync(fd)
-    }
-    return to
-  }
-
   private startSegment(): { seg: Segment; fd: number } {
     const last = this.segments[this.segments.length - 1]
     const seq = (last?.seq ?? this.highestSeqOnDisk()) + 1
-    const path = this.segPath(seq)
+    const path = segmentPath(this.opts.dir, seq)
     const fd = openSync(path, 'wx')
     syncPath(this.opts.dir)
     const seg: Segment = { seq, path, size: 0, committed: 0, records: 0, candles: 0 }
@@ -305,8 +257,7 @@ class FileSpool implements Spool {
 
   /** Numbering never goes back, even after every segment was replayed and deleted. */
   private highestSeqOnDisk(): number {
-    const m = this.readMarker()
-    return m?.seq ?? 0
+    return readMarker(this.opts.dir)?.seq ?? 0
   }
 
   private seal(): void {
@@ -324,33 +275,6 @@ class FileSpool implements Spool {
     }
   }
 
-  private segPath(seq: number): string {
-    return join(this.opts.dir, `seg-${pad(seq)}.log`)
-  }
-
-  private readMarker(): { seq: number; offset: number } | null {
-    try {
-      const [seq, offset] = readFileSync(join(this.opts.dir, MARKER), 'utf8').trim().split(' ').map(Number)
-      if (
-        seq !== undefined &&
-        offset !== undefined &&
-        Number.isSafeInteger(seq) &&
-        Number.isSafeInteger(offset)
-      ) {
-        return { seq, offset }
-      }
-    } catch {
-      // none yet
-    }
-    return null
-  }
-
-  private writeMarker(seq: number, offset: number): void {
-    const path = join(this.opts.dir, MARKER)
-    writeFileSync(`${path}.tmp`, `${seq} ${offset}\n`)
-    renameSync(`${path}.tmp`, path)
-  }
-
   private emit(e: SpoolEvent): void {
     try {
       this.opts.onEvent?.(e)
@@ -359,18 +283,5 @@ class FileSpool implements Spool {
         throw err
       })
     }
-  }
-}
-
-function pad(seq: number): string {
-  return String(seq).padStart(12, '0')
-}
-
-function syncPath(path: string): void {
-  const fd = openSync(path, 'r')
-  try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
   }
 }

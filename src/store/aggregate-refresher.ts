@@ -8,7 +8,7 @@
  */
 import { type Clock, type TimerHandle, within } from '../core/clock.ts'
 import type { Db } from './db.ts'
-import { REFRESH_MARGIN_MS, refreshAggregates } from './timescale-settings.ts'
+import { REFRESH_MARGIN_MS, refreshAggregates, refreshAllAggregates } from './timescale-settings.ts'
 
 export interface AggregateRefresherOptions {
   readonly db: Pick<Db, 'execLong'>
@@ -19,6 +19,7 @@ export interface AggregateRefresherOptions {
   readonly retryMs?: number
   readonly onError?: (err: unknown) => void
   readonly onRefreshed?: (range: { fromMs: number; toMs: number }) => void
+  readonly onMaterialised?: (ms: number) => void
 }
 
 export class AggregateRefresher {
@@ -52,11 +53,31 @@ export class AggregateRefresher {
     this.schedule(this.opts.delayMs ?? 1_000)
   }
 
+  /**
+   * Materialises all history up to the margin, in the background: on a first start over a
+   * large plain database this takes minutes (about 40 s per symbol-year on 2 cores), and the
+   * aggregates are right meanwhile (computed on the fly), only slower. Noted writes wait for it.
+   */
+  materialiseAll(retention1m: string | null): Promise<void> {
+    const after = this.running ?? Promise.resolve()
+    const started = this.opts.clock.now()
+    const run = after
+      .then(() => refreshAllAggregates(this.opts.db, this.opts.clock.now(), retention1m))
+      .then(() => this.opts.onMaterialised?.(this.opts.clock.now() - started))
+      .catch((err: unknown) => this.opts.onError?.(err))
+      .finally(() => {
+        if (this.running === run) this.running = null
+        if (this.pending !== null) this.schedule(this.opts.delayMs ?? 1_000)
+      })
+    this.running = run
+    return run
+  }
+
   /** Runs what is pending now and waits for it. */
   async flush(): Promise<void> {
     this.timer?.cancel()
     this.timer = null
-    await this.running
+    while (this.running !== null) await this.running
     await this.run()
   }
 

@@ -1,7 +1,10 @@
 /**
  * Pure SQL-parameter building for the candle upsert: one set-based statement per
  * batch, `INSERT … SELECT FROM unnest(arrays) ON CONFLICT … DO UPDATE`
- * (see unnest-insert.ts).
+ * (see unnest-insert.ts), in one of two modes:
+ * - `latest` (the live and backfill writers): the latest write wins;
+ * - `fill` (spool replay): insert what is missing, and on a row that exists only
+ *   fill what it lacks; never change a value it has.
  * Decimals go in as the exchange's strings and are cast to numeric by the
  * database; no value ever passes through a JS float.
  */
@@ -10,7 +13,7 @@ import type { Candle } from '../core/records.ts'
 import { type UnnestColumn, unnestInsertSql, unnestParams } from './unnest-insert.ts'
 
 /**
- * The conflict rules, identical (whitespace aside) to the clause inside the SQL
+ * `latest`: the conflict rules, identical (whitespace aside) to the clause inside the SQL
  * function `upsert_candle` (migrations/004_upsert_candle.sql); a test checks it.
  * - values follow the latest write, but identical data updates nothing;
  * - bid/ask and trade ids are never erased by a write without them;
@@ -43,6 +46,34 @@ export const CANDLE_CONFLICT_CLAUSE = `ON CONFLICT (market, symbol, open_time) D
      OR (excluded.bid IS NOT NULL
          AND (c.bid, c.bid_qty, c.ask, c.ask_qty) IS DISTINCT FROM (excluded.bid, excluded.bid_qty, excluded.ask, excluded.ask_qty))`
 
+/**
+ * `fill`: why replay must not follow "latest wins":
+ * - A spooled batch is old by construction: live candles keep flowing to the
+ *   writer while the spool waits, so by the time a batch is replayed the same
+ *   minute may have been written again (by the stream after a reconnect, or by
+ *   REST gap repair). Replaying with "latest wins" would put the older
+ *   observation back on top of the newer one.
+ * - Every spooled candle is a closed minute. Binance's values for a closed
+ *   minute are final, so any stored row for the key carries the same OHLCV,
+ *   trades and volumes; the only legitimate differences are the columns a
+ *   source may lack (REST rows have no bid/ask and no trade ids) and the book
+ *   snapshot (bid/ask), where the stored one is the newer observation.
+ * So "fill, never overwrite" loses nothing the spool holds, keeps every newer
+ * value, and makes replay commute with live writes: replay may run beside the
+ * writer, in any interleaving, and re-replaying a record (a crash between the
+ * commit and the marker) changes nothing.
+ */
+export const CANDLE_FILL_CLAUSE = `ON CONFLICT (market, symbol, open_time) DO UPDATE SET
+    first_trade_id = CASE WHEN c.first_trade_id IS NULL THEN excluded.first_trade_id ELSE c.first_trade_id END,
+    last_trade_id = CASE WHEN c.first_trade_id IS NULL THEN excluded.last_trade_id ELSE c.last_trade_id END,
+    bid = CASE WHEN c.bid IS NULL THEN excluded.bid ELSE c.bid END,
+    bid_qty = CASE WHEN c.bid IS NULL THEN excluded.bid_qty ELSE c.bid_qty END,
+    ask = CASE WHEN c.bid IS NULL THEN excluded.ask ELSE c.ask END,
+    ask_qty = CASE WHEN c.bid IS NULL THEN excluded.ask_qty ELSE c.ask_qty END,
+    updated_at = now()
+  WHERE (c.first_trade_id IS NULL AND excluded.first_trade_id IS NOT NULL)
+     OR (c.bid IS NULL AND excluded.bid IS NOT NULL)`
+
 const COLUMNS: readonly UnnestColumn<Candle>[] = [
   { name: 'market', type: 'text', value: (c) => c.market },
   { name: 'symbol', type: 'text', value: (c) => c.symbol },
@@ -66,11 +97,25 @@ const COLUMNS: readonly UnnestColumn<Candle>[] = [
   { name: 'source', type: 'text', value: (c) => c.source },
 ]
 
-export const CANDLE_UPSERT_SQL = `${unnestInsertSql('candles_1m', 'c', COLUMNS)}
+export type UpsertMode = 'latest' | 'fill'
+
+const INSERT = unnestInsertSql('candles_1m', 'c', COLUMNS)
+
+export const CANDLE_UPSERT_SQL = `${INSERT}
 ${CANDLE_CONFLICT_CLAUSE}`
 
-/** The statement text never depends on the batch, so one prepared statement serves all. */
-const STATEMENT_NAME = `candles_upsert_${createHash('sha1').update(CANDLE_UPSERT_SQL).digest('hex').slice(0, 12)}`
+export const CANDLE_FILL_SQL = `${INSERT}
+${CANDLE_FILL_CLAUSE}`
+
+/** The statement text never depends on the batch, so one prepared statement per mode serves all. */
+const STATEMENTS: Record<UpsertMode, { name: string; text: string }> = {
+  latest: { name: statementName('candles_upsert', CANDLE_UPSERT_SQL), text: CANDLE_UPSERT_SQL },
+  fill: { name: statementName('candles_replay', CANDLE_FILL_SQL), text: CANDLE_FILL_SQL },
+}
+
+function statementName(prefix: string, text: string): string {
+  return `${prefix}_${createHash('sha1').update(text).digest('hex').slice(0, 12)}`
+}
 
 export function candleKey(c: Pick<Candle, 'market' | 'symbol' | 'openTime'>): string {
   return `${c.market}\u0000${c.symbol}\u0000${c.openTime}`
@@ -122,14 +167,9 @@ function entry<K, V>(m: Map<K, V>, key: K, make: () => V): V {
   return v
 }
 
-export function buildCandleUpsert(candles: readonly Candle[]): {
-  name?: string
-  text: string
-  values: string[]
-} {
-  return {
-    name: STATEMENT_NAME,
-    text: CANDLE_UPSERT_SQL,
-    values: unnestParams(dedupeCandles(candles), COLUMNS),
-  }
+export function buildCandleUpsert(
+  candles: readonly Candle[],
+  mode: UpsertMode = 'latest',
+): { name: string; text: string; values: string[] } {
+  return { ...STATEMENTS[mode], values: unnestParams(dedupeCandles(candles), COLUMNS) }
 }

@@ -25,7 +25,7 @@ import type { Clock, TimerHandle } from '../core/clock.ts'
 import type { Candle } from '../core/records.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import { backoffMs, writeWithRetries } from './batch-retry.ts'
-import { buildCandleUpsert, dedupeCandles } from './candle-sql.ts'
+import { buildCandleUpsert, candleKey, dedupeCandles } from './candle-sql.ts'
 import type { Db } from './db.ts'
 import { StoreError } from './errors.ts'
 
@@ -66,8 +66,16 @@ export interface FailedBatch {
   error: unknown
 }
 
+/** What a write(batch) became: each candle is in exactly one of the two lists. */
+export interface WriteResult {
+  readonly written: readonly Candle[]
+  readonly failed: readonly FailedBatch[]
+}
+
 export interface CandleWriter {
   add(c: Candle): void
+  /** Adds the batch and resolves once every candle of it is written or failed (never rejects). */
+  write(candles: readonly Candle[]): Promise<WriteResult>
   /** Candles buffered plus in flight. */
   readonly bufferSize: number
   /** Resolves when every candle added before the call is written or failed. */
@@ -133,6 +141,24 @@ class BatchingCandleWriter extends TypedEmitter<Events> implements CandleWriter 
     this.queue.push({ candle: c, seq: ++this.addedSeq, at: this.opts.clock.now() })
     if (!this.running) this.schedule()
     else if (this.waitTimer === null) this.armWaitTimer()
+  }
+
+  async write(candles: readonly Candle[]): Promise<WriteResult> {
+    const mine = new Set(candles.map(candleKey))
+    const failed: FailedBatch[] = []
+    const stopListening = this.on('failed', (f) => {
+      const ours = f.candles.filter((c) => mine.has(candleKey(c)))
+      if (ours.length > 0) failed.push({ candles: ours, error: f.error })
+    })
+    try {
+      for (const c of candles) this.add(c)
+      await this.flush()
+    } finally {
+      stopListening()
+    }
+    if (failed.length === 0) return { written: candles, failed }
+    const lost = new Set(failed.flatMap((f) => f.candles.map(candleKey)))
+    return { written: candles.filter((c) => !lost.has(candleKey(c))), failed }
   }
 
   flush(): Promise<void> {
@@ -207,9 +233,9 @@ class BatchingCandleWriter extends TypedEmitter<Events> implements CandleWriter 
   }
 
   /** Writes one batch to the end: success, split, or failure. Never throws. */
-  private writeBatch(initial: readonly Candle[]): Promise<void> {
+  private async writeBatch(initial: readonly Candle[]): Promise<void> {
     const started = this.opts.clock.now()
-    return writeWithRetries(initial, {
+    await writeWithRetries(initial, {
       maxRetries: this.opts.maxRetries,
       write: async (batch) => (await this.opts.db.query(buildCandleUpsert(batch))).rowCount ?? 0,
       delayFor: (attempt) => backoffMs(attempt, this.opts),

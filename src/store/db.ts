@@ -1,7 +1,7 @@
 /**
  * One port over both databases: a real PostgreSQL through a pg Pool, or the
- * embedded PGlite (loaded lazily, so it never costs memory when a server is
- * configured). Everything else in the store talks to `Db` only.
+ * embedded PGlite. Everything else in the store talks to `Db` only; open-db.ts
+ * picks the adapter.
  */
 
 export interface QueryResult<R> {
@@ -82,12 +82,3 @@ export interface PgliteDbOptions {
 }
 
 export type DbOptions = PostgresDbOptions | PgliteDbOptions
-
-export async function openDb(opts: DbOptions): Promise<Db> {
-  if (opts.kind === 'pglite') {
-    const { openPgliteDb } = await import('./pglite-db.ts')
-    return openPgliteDb(opts)
-  }
-  const { openPostgresDb } = await import('./postgres-db.ts')
-  return openPostgresDb(opts)
-}

@@ -1,6 +1,24 @@
 /** Reads about gaps that Binance itself confirmed it has no data for. */
-import type { MinuteRange } from '../gaps/minute-ranges.ts'
+import { type MinuteRange, subtractRanges } from '../core/minute-ranges.ts'
+import { MINUTE_MS } from '../core/records.ts'
+import { detectGaps } from './candle-queries.ts'
 import type { Queryable } from './db.ts'
+
+/** Minutes of [r.from, r.to] with no stored candle, less those Binance confirmed it has no data for. */
+export async function unexplainedMissing(
+  db: Queryable,
+  market: string,
+  symbol: string,
+  r: MinuteRange,
+): Promise<MinuteRange[]> {
+  const gaps = await detectGaps(db, market, symbol, r.from, r.to + MINUTE_MS)
+  if (gaps.length === 0) return []
+  const empty = await confirmedEmptyRanges(db, market, symbol, r.from, r.to)
+  return subtractRanges(
+    gaps.map((g) => ({ from: g.rangeStart, to: g.rangeEnd })),
+    empty,
+  )
+}
 
 /**
  * Ranges recorded as `gap_unfillable` (REST returned no row for minutes long

@@ -78,19 +78,30 @@ export interface MigrateOptions {
   readonly timescale?: TimescaleConfig
   /** Wall clock for the refresh bound of the aggregates (default Date.now). */
   readonly now?: () => number
+  /**
+   * 'now' (default): the aggregates are materialised before migrate resolves (`data-feeder
+   * migrate`). 'later': the caller does it (the service, in the background, so that a large
+   * history does not hold up streaming).
+   */
+  readonly materialise?: 'now' | 'later'
 }
 
 export async function migrate(db: Db, opts: MigrateOptions = {}): Promise<MigrateResult> {
   const settings = opts.timescale ?? DEFAULT_TIMESCALE
   try {
-    return await migrateAll(db, settings, opts.now ?? Date.now)
+    return await migrateAll(db, settings, opts.now ?? Date.now, opts.materialise ?? 'now')
   } catch (err) {
     if (err instanceof StoreError || err instanceof ConfigError || isConnectionFailure(err)) throw err
     throw new StoreError('MIGRATION_FAILED', `schema migration failed: ${describe(err)}`, { cause: err })
   }
 }
 
-async function migrateAll(db: Db, settings: TimescaleConfig, now: () => number): Promise<MigrateResult> {
+async function migrateAll(
+  db: Db,
+  settings: TimescaleConfig,
+  now: () => number,
+  materialise: 'now' | 'later',
+): Promise<MigrateResult> {
   // Decided first: TIMESCALEDB=on on a server that cannot have it creates nothing.
   const decision = db.kind === 'pglite' ? null : decideTimescale(await probeTimescale(db), settings.mode)
   const unused = decision === null || decision.use ? null : notUsed(decision)
@@ -122,7 +133,7 @@ async function migrateAll(db: Db, settings: TimescaleConfig, now: () => number):
     await lock(q)
     await applyTimescaleSettings(q, settings)
   })
-  await refreshAllAggregates(db, now(), settings.retention1m)
+  if (materialise === 'now') await refreshAllAggregates(db, now(), settings.retention1m)
   const version = await db.query<{ v: string }>(
     "SELECT extversion AS v FROM pg_extension WHERE extname = 'timescaledb'",
   )

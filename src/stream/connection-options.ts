@@ -1,6 +1,6 @@
 /** How a ReconnectingConnection is configured, and why the defaults are what they are. */
 import type { Clock } from '../core/clock.ts'
-import type { BackoffOptions } from './backoff.ts'
+import { type ExponentialSchedule, SCHEDULES } from '../core/retry.ts'
 import type { MessageKind } from './managed-socket-types.ts'
 import type { PacerOptions } from './outgoing-pacer.ts'
 
@@ -27,7 +27,7 @@ export interface ConnectionOptions {
   readonly pongTimeoutMs?: number
   readonly maxLifetimeMs?: number
   readonly lifetimeJitterMs?: number
-  readonly backoff?: BackoffOptions
+  readonly backoff?: ExponentialSchedule
   readonly pacer?: PacerOptions
 }
 
@@ -61,5 +61,5 @@ export const CONNECTION_DEFAULTS = Object.freeze({
   // Binance cuts at 24 h. Rotating at 23 h 30 m ± 5 min leaves 25+ minutes for the
   // replacement to prove itself (and retries), and de-synchronises connections.
   maxLifetimeMs: 23.5 * HOUR,
-  lifetimeJitterMs: 5 * 60_000,
+  lifetimeJitterMs: SCHEDULES['stream.lifetime'].spreadMs,
 })

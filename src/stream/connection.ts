@@ -8,8 +8,8 @@
  * (`onSocketOpen`).
  */
 import type { TimerHandle } from '../core/clock.ts'
+import { delayFor, type ExponentialSchedule, SCHEDULES } from '../core/retry.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
-import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.ts'
 import type { ConnectionEvents, ConnectionStatus } from './connection-events.ts'
 import { CONNECTION_DEFAULTS, type ConnectionOptions } from './connection-options.ts'
 import { ManagedSocket } from './managed-socket.ts'
@@ -25,7 +25,7 @@ const TOLD_OFF_MIN_DELAY_MS = 60_000
 export class ReconnectingConnection extends TypedEmitter<ConnectionEvents> {
   private readonly random: () => number
   private readonly tuning: SocketTuning
-  private readonly backoff: BackoffOptions
+  private readonly backoff: ExponentialSchedule
   private readonly healthyAfterMs: number
   private readonly sockets = new Set<ManagedSocket>()
   private active: ManagedSocket | null = null
@@ -48,7 +48,7 @@ export class ReconnectingConnection extends TypedEmitter<ConnectionEvents> {
     super()
     this.opts = opts
     this.random = opts.random ?? Math.random
-    this.backoff = opts.backoff ?? DEFAULT_BACKOFF
+    this.backoff = opts.backoff ?? SCHEDULES['stream.reconnect']
     const d = CONNECTION_DEFAULTS
     this.healthyAfterMs = opts.healthyAfterMs ?? d.healthyAfterMs
     this.tuning = {
@@ -167,7 +167,7 @@ export class ReconnectingConnection extends TypedEmitter<ConnectionEvents> {
     reason: ConnectionEvents['reconnecting']['reason'],
     end: SocketEnd | null,
   ) {
-    let delayMs = backoffDelay(failures, this.random, this.backoff)
+    let delayMs = delayFor(this.backoff, failures, this.random)
     if (end?.retryAfterMs != null) delayMs = Math.max(delayMs, end.retryAfterMs)
     else if (end?.httpStatus === 418 || end?.httpStatus === 429)
       delayMs = Math.max(delayMs, TOLD_OFF_MIN_DELAY_MS)
@@ -211,7 +211,7 @@ export class ReconnectingConnection extends TypedEmitter<ConnectionEvents> {
       if (outcome === 'active_ended') return { end: await active.ended, next }
       // The replacement failed before delivering data; the old socket still serves.
       rotationTries++
-      const delayMs = backoffDelay(rotationTries, this.random, this.backoff)
+      const delayMs = delayFor(this.backoff, rotationTries, this.random)
       this.emitClose(await next.ended, true, delayMs)
       active.retryRotationAfter(delayMs, first)
     }
@@ -241,7 +241,7 @@ export class ReconnectingConnection extends TypedEmitter<ConnectionEvents> {
     return socket
   }
 
-  private hooks(rotation: boolean): SocketHooks {
+  private hooks(rotation: boolean): SocketHooks<ManagedSocket> {
     return {
       classify: (text, receivedAt, s) => {
         const kind = this.opts.classify ? this.opts.classify(text, receivedAt, s.id) : 'data'

@@ -1,5 +1,4 @@
 /** The contract between a ManagedSocket and its owner. */
-import type { ManagedSocket } from './managed-socket.ts'
 import type { PacerOptions } from './outgoing-pacer.ts'
 
 /** What the consumer made of an incoming text frame. Only 'data' proves health. */
@@ -38,9 +37,10 @@ export interface SocketTuning {
   readonly pacer: PacerOptions
 }
 
-export interface SocketHooks {
-  classify(text: string, receivedAt: number, socket: ManagedSocket): MessageKind
-  onOpen(socket: ManagedSocket): void
-  onHealthy(socket: ManagedSocket): void
-  onError(socket: ManagedSocket, error: Error): void
+/** `S` is the socket that calls them (ManagedSocket); generic so this contract imports nothing of it. */
+export interface SocketHooks<S> {
+  classify(text: string, receivedAt: number, socket: S): MessageKind
+  onOpen(socket: S): void
+  onHealthy(socket: S): void
+  onError(socket: S, error: Error): void
 }

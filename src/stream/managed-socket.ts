@@ -10,7 +10,7 @@
 import type { IncomingMessage } from 'node:http'
 import WebSocket from 'ws'
 import type { Clock, TimerHandle } from '../core/clock.ts'
-import { jitterAround } from './backoff.ts'
+import { jitterAround } from '../core/retry.ts'
 import type { EndCause, SocketEnd, SocketHooks, SocketTuning } from './managed-socket-types.ts'
 import { type OutgoingFrame, OutgoingPacer } from './outgoing-pacer.ts'
 
@@ -47,7 +47,7 @@ export class ManagedSocket {
   private readonly clock: Clock
   private readonly random: () => number
   private readonly tuning: SocketTuning
-  private readonly hooks: SocketHooks
+  private readonly hooks: SocketHooks<ManagedSocket>
 
   constructor(init: {
     id: string
@@ -55,7 +55,7 @@ export class ManagedSocket {
     clock: Clock
     random: () => number
     tuning: SocketTuning
-    hooks: SocketHooks
+    hooks: SocketHooks<ManagedSocket>
   }) {
     this.id = init.id
     this.url = init.url

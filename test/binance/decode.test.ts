@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { decodeFrame } from '../../src/binance/decode.ts'
+import { decodeFrame } from '../../src/binance/ws/decode.ts'
 import type { StreamEvent } from '../../src/core/records.ts'
 import { fixtureNames, fixtureText } from '../helpers/fixtures.ts'
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { decodeFrame } from '../../src/binance/decode.ts'
+import { decodeFrame } from '../../src/binance/ws/decode.ts'
 import { CandleAssembler } from '../../src/candles/candle-assembler.ts'
 import { compareDecimal } from '../../src/candles/decimal.ts'
 import type { KlineEvent, StreamEvent } from '../../src/core/records.ts'

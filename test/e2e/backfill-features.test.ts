@@ -6,12 +6,12 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
-import { createRestClient } from '../../src/binance/rest-client.ts'
+import { createRestClient } from '../../src/binance/rest/rest-client.ts'
 import { systemClock } from '../../src/core/clock.ts'
+import { floorMinute } from '../../src/core/minute-ranges.ts'
 import type { Candle } from '../../src/core/records.ts'
 import { MINUTE_MS } from '../../src/core/records.ts'
-import { createFeatureEngine } from '../../src/features/feature-engine.ts'
-import { floorMinute } from '../../src/gaps/minute-ranges.ts'
+import { createFeatureEngine } from '../../src/feature-store/feature-engine.ts'
 import { startSimulator } from '../../src/simulator/server.ts'
 import { migrate } from '../../src/store/migrate.ts'
 import {

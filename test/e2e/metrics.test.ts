@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { floorMinute } from '../../src/core/minute-ranges.ts'
 import { MINUTE_MS } from '../../src/core/records.ts'
-import { floorMinute } from '../../src/gaps/minute-ranges.ts'
 import { liveRig } from '../helpers/live-app.ts'
 import { until } from '../helpers/until.ts'
 import { checkExposition, PROMTOOL, promtool } from '../ops/exposition.ts'

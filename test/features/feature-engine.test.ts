@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import type { Candle } from '../../src/core/records.ts'
-import { createFeatureEngine, type FeatureEngineOptions } from '../../src/features/feature-engine.ts'
+import { createFeatureEngine, type FeatureEngineOptions } from '../../src/feature-store/feature-engine.ts'
 import { openTestDb, pgTargets, type TestDb } from '../helpers/db.ts'
 import { ManualClock } from '../helpers/manual-clock.ts'
 import { candle } from '../store/candle-fixture.ts'

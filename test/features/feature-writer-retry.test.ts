@@ -7,8 +7,6 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import type { FeatureRow } from '../../src/features/feature-row.ts'
-import type { Db } from '../../src/store/db.ts'
 import {
   createFeatureWriter,
   type FeatureFailure,
@@ -16,7 +14,9 @@ import {
   type FeatureRetryInfo,
   type FeatureWriter,
   type FeatureWriterOptions,
-} from '../../src/store/feature-writer.ts'
+} from '../../src/feature-store/feature-writer.ts'
+import type { FeatureRow } from '../../src/features/feature-row.ts'
+import type { Db } from '../../src/store/db.ts'
 import { pgTargets } from '../helpers/db.ts'
 import { ManualClock } from '../helpers/manual-clock.ts'
 import { until } from '../helpers/until.ts'

@@ -2,16 +2,17 @@
 import assert from 'node:assert/strict'
 import { createServer } from 'node:net'
 import { after, before, describe, test } from 'node:test'
-import type { FeatureRow } from '../../src/features/feature-row.ts'
-import { type Db, openDb, type Queryable } from '../../src/store/db.ts'
-import { isTransientDbError } from '../../src/store/errors.ts'
 import {
   createFeatureWriter,
   type FeatureFailure,
   type FeatureFlushInfo,
   type FeatureRetryInfo,
   type FeatureWriter,
-} from '../../src/store/feature-writer.ts'
+} from '../../src/feature-store/feature-writer.ts'
+import type { FeatureRow } from '../../src/features/feature-row.ts'
+import type { Db, Queryable } from '../../src/store/db.ts'
+import { isTransientDbError } from '../../src/store/errors.ts'
+import { openDb } from '../../src/store/open-db.ts'
 import { openTestDb, pgTargets, type TestDb } from '../helpers/db.ts'
 import { ManualClock } from '../helpers/manual-clock.ts'
 import { MIN, T0 } from './series.ts'

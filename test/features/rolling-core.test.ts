@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { splitDecimal } from '../../src/features/decimal-parts.ts'
+import { splitDecimal } from '../../src/core/decimal-parts.ts'
 import { MonotonicDeque } from '../../src/features/monotonic-deque.ts'
 import { RollingMoments } from '../../src/features/rolling-moments.ts'
 import { rng } from './series.ts'

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
-import { type DecodeResult, decodeFrame, type RejectReason } from '../../src/binance/decode.ts'
+import { type DecodeResult, decodeFrame, type RejectReason } from '../../src/binance/ws/decode.ts'
 import { candleFromKline, checkCandleFields } from '../../src/candles/closed-candle.ts'
 import { fixtureNames, fixtureText } from '../helpers/fixtures.ts'
 import { DECIMAL_STRING, FUZZ, jsonMutation, textMutation } from './mutations.ts'

@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
-import { createRestClient } from '../../src/binance/rest-client.ts'
+import { createRestClient } from '../../src/binance/rest/rest-client.ts'
 import type { Clock } from '../../src/core/clock.ts'
+import { floorMinute } from '../../src/core/minute-ranges.ts'
 import { MINUTE_MS } from '../../src/core/records.ts'
 import { BackfillRunner } from '../../src/gaps/backfill-runner.ts'
-import { floorMinute } from '../../src/gaps/minute-ranges.ts'
 import { scaledClock } from '../../src/simulator/scaled-clock.ts'
 import { startSimulator } from '../../src/simulator/server.ts'
 import { buildCandleUpsert } from '../../src/store/candle-sql.ts'
 import { type DbKind, openTestDb, pgTargets } from '../helpers/db.ts'
 import { ManualClock } from '../helpers/manual-clock.ts'
+import { until } from '../helpers/until.ts'
 
 /** A runner over a simulator on `clock`, and a fresh database. */
 async function rigOn(kind: DbKind, t: TestContext, clock: Clock, timeoutMs?: number) {
@@ -155,8 +156,10 @@ for (const kind of pgTargets()) {
       sim.hooks.rest.failNext(2, 503)
       runner.enqueue({ symbol: 'BTCUSDT', from, to: last, cause: 'disconnect' })
       assert.equal(runner.pendingJobs(), 1)
-      while (failures.length < 2 || runner.pendingJobs() > 0)
-        await runner.idle().then(() => new Promise((r) => setTimeout(r, 20)))
+      await until('two failed attempts, then an idle runner', async () => {
+        await runner.idle()
+        return failures.length >= 2 && runner.pendingJobs() === 0
+      })
       assert.equal(failures.length, 2, 'two failed attempts, then success')
       const rows = await tdb.db.query<{
         event_type: string

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { mergeRanges, minutesIn, subtractRanges, totalMinutes } from '../../src/core/minute-ranges.ts'
 import { MINUTE_MS } from '../../src/core/records.ts'
 import { GapDetector } from '../../src/gaps/gap-detector.ts'
-import { mergeRanges, minutesIn, subtractRanges, totalMinutes } from '../../src/gaps/minute-ranges.ts'
 
 const T0 = Date.UTC(2024, 0, 1, 12, 0)
 const m = (i: number) => T0 + i * MINUTE_MS

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
-import { createRestClient } from '../../src/binance/rest-client.ts'
+import { createRestClient } from '../../src/binance/rest/rest-client.ts'
 import { MINUTE_MS } from '../../src/core/records.ts'
 import { createGapService } from '../../src/gaps/gap-service.ts'
 import { startSimulator } from '../../src/simulator/server.ts'

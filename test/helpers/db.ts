@@ -24,8 +24,9 @@ import {
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
-import { type Db, type DbOptions, openDb } from '../../src/store/db.ts'
+import type { Db, DbOptions } from '../../src/store/db.ts'
 import { baseMigrations, migrate } from '../../src/store/migrate.ts'
+import { openDb } from '../../src/store/open-db.ts'
 
 export type DbKind = 'postgres' | 'pglite'
 

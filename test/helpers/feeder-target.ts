@@ -6,7 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type Db, openDb } from '../../src/store/db.ts'
+import type { Db } from '../../src/store/db.ts'
+import { openDb } from '../../src/store/open-db.ts'
 import { createTestDatabase, type DbKind, pgliteDataDir, postgresOptions } from './db.ts'
 
 export interface FeederTarget {

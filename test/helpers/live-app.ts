@@ -2,7 +2,7 @@
  * The simulator and the app in one process on a shared scaled clock, against
  * a test database: minutes pass in seconds.
  */
-import { type App, type AppDeps, createApp } from '../../src/app.ts'
+import { type App, type AppDeps, createApp } from '../../src/app/app.ts'
 import { loadConfig } from '../../src/config/config.ts'
 import type { Clock } from '../../src/core/clock.ts'
 import { MINUTE_MS } from '../../src/core/records.ts'

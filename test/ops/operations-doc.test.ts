@@ -172,10 +172,13 @@ describe('operations guide (docs/OPERATIONS.md)', () => {
   })
 
   it('documents every HTTP endpoint the service serves', () => {
-    const app = read('src/app.ts')
+    const app = read('src/app/http-routes.ts')
     const paths = [...app.matchAll(/\[\s*'(\/[^']*)',/g)].map((m) => m[1] as string)
     for (const p of ['/', '/live', '/ready', '/health', '/metrics'])
-      assert.ok(paths.includes(p), `src/app.ts serves ${p} (the route table is where this test looks)`)
+      assert.ok(
+        paths.includes(p),
+        `src/app/http-routes.ts serves ${p} (the route table is where this test looks)`,
+      )
     const text = section('Endpoints')
     for (const p of paths) assert.ok(text.includes(`\`GET ${p}\``), `GET ${p} is documented`)
   })

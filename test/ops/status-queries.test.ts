@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { MINUTE_MS } from '../../src/core/records.ts'
-import { renderStatusPage, statusData } from '../../src/http/status-page.ts'
+import { statusData } from '../../src/http/status-data.ts'
+import { renderStatusPage } from '../../src/http/status-page.ts'
 import { insertQualityLog } from '../../src/store/quality-log.ts'
 import {
   latestCandles,

@@ -3,7 +3,7 @@
  * the event loop (setImmediate) until the client is parked on the clock, then
  * move the clock to its next timer.
  */
-import type { RestClient } from '../../src/binance/rest-client.ts'
+import type { RestClient } from '../../src/binance/rest/rest-client.ts'
 import type { ManualClock } from '../helpers/manual-clock.ts'
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
@@ -37,11 +37,15 @@ export async function drive<T>(clock: ManualClock, client: RestClient, work: Pro
     },
   )
   watched.catch(() => undefined)
-  for (;;) {
+  // Every step runs one timer; a call that needs more than this many never ends.
+  for (let step = 0; step < MAX_STEPS; step++) {
     await until(() => settled || parked(client), 'client to park or finish')
     if (settled) return watched
     const next = clock.pendingDelays()[0]
     if (next === undefined) throw new Error('client parked without a timer')
     clock.advance(next)
   }
+  throw new Error(`the call did not settle within ${MAX_STEPS} timers`)
 }
+
+const MAX_STEPS = 10_000

@@ -9,7 +9,7 @@ import {
   type RestClientOptions,
   RestError,
   type RestEvent,
-} from '../../src/binance/rest-client.ts'
+} from '../../src/binance/rest/rest-client.ts'
 import type { Candle } from '../../src/core/records.ts'
 import { fixtureText } from '../helpers/fixtures.ts'
 import { ManualClock } from '../helpers/manual-clock.ts'

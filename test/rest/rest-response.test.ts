@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { isRateLimitError, isRetryableRestError, RestError } from '../../src/binance/rest-errors.ts'
-import { interpretResponse, parseRetryAfter, parseUsedWeight } from '../../src/binance/rest-response.ts'
+import { isRateLimitError, isRetryableRestError, RestError } from '../../src/binance/rest/rest-errors.ts'
+import { interpretResponse, parseRetryAfter, parseUsedWeight } from '../../src/binance/rest/rest-response.ts'
 import { fixtureText } from '../helpers/fixtures.ts'
 
 const JSON_CT = 'application/json;charset=UTF-8'

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { isRestError, isRetryableRestError } from '../../src/binance/rest-errors.ts'
-import { parseKlineRows } from '../../src/binance/rest-rows.ts'
+import { isRestError, isRetryableRestError } from '../../src/binance/rest/rest-errors.ts'
+import { parseKlineRows } from '../../src/binance/rest/rest-rows.ts'
 import { fixtureText } from '../helpers/fixtures.ts'
 import { klineRow, MIN } from './fake-binance.ts'
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { RestError } from '../../src/binance/rest-errors.ts'
-import { WeightBudget } from '../../src/binance/weight-budget.ts'
+import { RestError } from '../../src/binance/rest/rest-errors.ts'
+import { WeightBudget } from '../../src/binance/rest/weight-budget.ts'
 import { ManualClock } from '../helpers/manual-clock.ts'
 
 const MIN = 60_000

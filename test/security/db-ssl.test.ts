@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { type Db, openDb, type SslMode } from '../../src/store/db.ts'
+import type { Db, SslMode } from '../../src/store/db.ts'
+import { openDb } from '../../src/store/open-db.ts'
 import { runCli } from '../helpers/cli.ts'
 import { createTestDatabase } from '../helpers/db.ts'
 import { type SslCluster, startSslCluster } from './ssl-cluster.ts'

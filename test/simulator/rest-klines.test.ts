@@ -76,7 +76,8 @@ describe('REST klines: rows', () => {
     await setup({}, T0)
     const c = await TestClient.open(`${(sim as Simulator).wsBase}/nknusdt@kline_1m`)
     let closed: Json | undefined
-    while (!closed) {
+    for (let i = 0; !closed; i++) {
+      assert.ok(i < 30, 'a closed kline within 5 simulated minutes')
       clock.advance(10_000)
       for (const text of await c.sync()) {
         const k = (JSON.parse(text) as Json).k as Json

@@ -9,6 +9,8 @@ export interface Closed {
   reason: string
 }
 
+/** The longest a test waits for a frame, in real time. */
+const WAIT_MS = 10_000
 export class TestClient {
   readonly ws: WebSocket
   readonly pings: string[] = []
@@ -48,10 +50,19 @@ export class TestClient {
     for (const w of this.waiters.splice(0)) w()
   }
 
+  /** Waits for frames until `ready`; fails after WAIT_MS of real time (a frame that never comes). */
   private async waitFor(ready: () => boolean): Promise<void> {
+    const deadline = Date.now() + WAIT_MS
     while (!ready()) {
       if (this.ws.readyState === WebSocket.CLOSED) throw new Error('connection closed while waiting')
-      await new Promise<void>((resolve) => this.waiters.push(resolve))
+      const left = deadline - Date.now()
+      if (left <= 0) throw new Error(`no frame within ${WAIT_MS} ms`)
+      let timer: NodeJS.Timeout | undefined
+      await new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, left)
+        this.waiters.push(resolve)
+      })
+      clearTimeout(timer)
     }
   }
 

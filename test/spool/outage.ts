@@ -8,7 +8,7 @@
  * `direct` is an untouched connection for assertions.
  */
 import type { Db } from '../../src/store/db.ts'
-import { openDb } from '../../src/store/db.ts'
+import { openDb } from '../../src/store/open-db.ts'
 import { type DbKind, openTestDb } from '../helpers/db.ts'
 import { startTcpProxy } from '../helpers/tcp-proxy.ts'
 

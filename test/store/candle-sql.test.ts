@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { buildCandleUpsert, CANDLE_UPSERT_SQL, dedupeCandles } from '../../src/store/candle-sql.ts'
+import {
+  buildCandleUpsert,
+  CANDLE_FILL_SQL,
+  CANDLE_UPSERT_SQL,
+  dedupeCandles,
+} from '../../src/store/candle-sql.ts'
 import { candle, T0 } from './candle-fixture.ts'
 
 test('one set-based statement: unnest of typed arrays, ON CONFLICT on the primary key', () => {
@@ -14,6 +19,18 @@ test('one set-based statement: unnest of typed arrays, ON CONFLICT on the primar
   assert.ok(q.name?.startsWith('candles_upsert_'))
   assert.equal(q.values.length, 20)
   assert.equal(q.values[1], '{"BTCUSDT","BTCUSDT"}')
+})
+
+test('fill mode: the same insert and parameters, a conflict rule that only fills what is missing', () => {
+  const batch = [candle(), candle({ minute: 1 })]
+  const latest = buildCandleUpsert(batch)
+  const fill = buildCandleUpsert(batch, 'fill')
+  assert.equal(fill.text, CANDLE_FILL_SQL)
+  assert.deepEqual(fill.values, latest.values)
+  assert.notEqual(fill.name, latest.name, 'a prepared statement per mode')
+  const insert = (t: string) => t.slice(0, t.indexOf('ON CONFLICT'))
+  assert.equal(insert(fill.text), insert(latest.text))
+  assert.doesNotMatch(fill.text, /\bopen = excluded\.open\b/, 'fill never overwrites a stored value')
 })
 
 test('decimals are passed as the exchange strings, times as epoch milliseconds', () => {

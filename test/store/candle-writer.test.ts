@@ -12,8 +12,9 @@ import {
   type FlushInfo,
   type RetryInfo,
 } from '../../src/store/candle-writer.ts'
-import { type Db, openDb, type Queryable } from '../../src/store/db.ts'
+import type { Db, Queryable } from '../../src/store/db.ts'
 import { isStoreError, isTransientDbError } from '../../src/store/errors.ts'
+import { openDb } from '../../src/store/open-db.ts'
 import { openTestDb, pgTargets, type TestDb } from '../helpers/db.ts'
 import { ManualClock } from '../helpers/manual-clock.ts'
 import { candle } from './candle-fixture.ts'
@@ -224,6 +225,22 @@ for (const kind of pgTargets()) {
       assert.equal((ev.seen.failed[0]?.error as { code?: string } | undefined)?.code, '23514')
       assert.equal(await countCandles(t.db, { symbol: 'MIXUSDT' }), 4)
       assert.deepEqual(w.takeFailed(), [bad])
+      await w.close()
+    })
+
+    test('write(batch) resolves to what was written and what failed, and only this batch', async () => {
+      const clock = new ManualClock()
+      const w = make({ clock })
+      const other = candle({ symbol: 'OTHERUSDT', minute: 1, high: '1', low: '2' })
+      w.add(other) // fails too, but belongs to no write() below
+      const bad = candle({ symbol: 'WRTUSDT', minute: 3, high: '1', low: '2' })
+      const good = [0, 1, 2, 4].map((m) => candle({ symbol: 'WRTUSDT', minute: m }))
+      const r = await w.write([...good.slice(0, 3), bad, good[3] as Candle])
+      assert.deepEqual(r.written, good)
+      assert.equal(r.failed.length, 1)
+      assert.deepEqual(r.failed[0]?.candles, [bad])
+      assert.equal((r.failed[0]?.error as { code?: string } | undefined)?.code, '23514')
+      assert.equal(await countCandles(t.db, { symbol: 'WRTUSDT' }), 4)
       await w.close()
     })
 

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { acquireDataDirLock, LOCK_FILE_NAME } from '../../src/store/data-dir-lock.ts'
-import { openDb } from '../../src/store/db.ts'
 import { isStoreError } from '../../src/store/errors.ts'
+import { openDb } from '../../src/store/open-db.ts'
 import { pgliteDataDir } from '../helpers/db.ts'
 
 const dirs: string[] = []
@@ -20,7 +20,7 @@ after(() => {
 })
 
 const LOCK_MODULE = new URL('../../src/store/data-dir-lock.ts', import.meta.url).href
-const DB_MODULE = new URL('../../src/store/db.ts', import.meta.url).href
+const DB_MODULE = new URL('../../src/store/open-db.ts', import.meta.url).href
 
 test('a second openDb on the same PGlite DATA_DIR fails with DATA_DIR_LOCKED; close releases it', async () => {
   const data = await pgliteDataDir()

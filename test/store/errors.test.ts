@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict'
 import { createServer } from 'node:net'
 import { test } from 'node:test'
-import { openDb } from '../../src/store/db.ts'
 import {
   isConnectionFailure,
   isRowRejection,
@@ -9,6 +8,7 @@ import {
   isTransientDbError,
   StoreError,
 } from '../../src/store/errors.ts'
+import { openDb } from '../../src/store/open-db.ts'
 
 const withCode = (code: string, message = 'x') => Object.assign(new Error(message), { code })
 

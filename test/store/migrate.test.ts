@@ -2,9 +2,9 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, test } from 'node:test'
 import { CANDLE_CONFLICT_CLAUSE } from '../../src/store/candle-sql.ts'
-import { openDb } from '../../src/store/db.ts'
 import { isStoreError } from '../../src/store/errors.ts'
 import { baseMigrations, migrate, timescaleMigrations } from '../../src/store/migrate.ts'
+import { openDb } from '../../src/store/open-db.ts'
 import { probeTimescale } from '../../src/store/timescale.ts'
 import { openTestDb, pgTargets, withDb } from '../helpers/db.ts'
 
@@ -170,11 +170,18 @@ describe('TimescaleDB branch, checked as far as plain PostgreSQL allows', () => 
     CREATE AGGREGATE first(anyelement, timestamptz) (SFUNC = ts_first_sf, STYPE = anyelement);
     CREATE AGGREGATE last(anyelement, timestamptz) (SFUNC = ts_first_sf, STYPE = anyelement);`
 
+  /** The statements of a script: split at `;` + newline, never inside a `$$ … $$` body. */
   function statements(sql: string): string[] {
-    return sql
-      .split(/;\s*\n/)
-      .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
-      .filter((s) => s.length > 0)
+    const out: string[] = []
+    let current = ''
+    for (const part of sql.split(/(?<=;)\s*\n/)) {
+      current += `${part}\n`
+      if ((current.match(/\$\$/g) ?? []).length % 2 === 0) {
+        out.push(current)
+        current = ''
+      }
+    }
+    return [...out, current].map((s) => s.replace(/^\s*--.*$/gm, '').trim()).filter((s) => s.length > 0)
   }
 
   for (const kind of pgTargets()) {

@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { openDb } from '../../src/store/db.ts'
 import { isStoreError, isTransientDbError } from '../../src/store/errors.ts'
+import { openDb } from '../../src/store/open-db.ts'
 import { createTestDatabase } from '../helpers/db.ts'
 import { startTcpProxy } from '../helpers/tcp-proxy.ts'
 

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { TimescaleMode } from '../../src/config/config.ts'
-import { openDb } from '../../src/store/db.ts'
+import { openDb } from '../../src/store/open-db.ts'
 import {
   decideTimescale,
   preloadListNamesTimescale,

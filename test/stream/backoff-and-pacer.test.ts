@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { backoffDelay, jitterAround, nominalDelay } from '../../src/stream/backoff.ts'
+import { delayFor, jitterAround, nominalDelay, SCHEDULES } from '../../src/core/retry.ts'
 import { type OutgoingFrame, OutgoingPacer } from '../../src/stream/outgoing-pacer.ts'
 import { ManualClock } from '../helpers/manual-clock.ts'
+
+const RECONNECT = SCHEDULES['stream.reconnect']
 
 describe('backoff', () => {
   test('nominal delays are 1, 2, 4, 8, 8 s', () => {
     assert.deepEqual(
-      [1, 2, 3, 4, 5, 50].map((a) => nominalDelay(a)),
+      [1, 2, 3, 4, 5, 50].map((a) => nominalDelay(RECONNECT, a)),
       [1000, 2000, 4000, 8000, 8000, 8000],
     )
   })
@@ -15,12 +17,15 @@ describe('backoff', () => {
   test('jitter only shortens, by at most 20 %, so 8 s stays a cap', () => {
     for (const r of [0, 0.25, 0.999999, 1]) {
       for (let a = 1; a <= 6; a++) {
-        const d = backoffDelay(a, () => r)
-        assert.ok(d <= nominalDelay(a) && d >= nominalDelay(a) * 0.8, `${a}/${r} → ${d}`)
+        const d = delayFor(RECONNECT, a, () => r)
+        assert.ok(
+          d <= nominalDelay(RECONNECT, a) && d >= nominalDelay(RECONNECT, a) * 0.8,
+          `${a}/${r} → ${d}`,
+        )
       }
     }
     assert.equal(
-      backoffDelay(1, () => Number.NaN),
+      delayFor(RECONNECT, 1, () => Number.NaN),
       900,
       'a broken random source still yields a sane delay',
     )

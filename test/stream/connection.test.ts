@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, test } from 'node:test'
-import { nominalDelay } from '../../src/stream/backoff.ts'
+import { nominalDelay, SCHEDULES } from '../../src/core/retry.ts'
 import {
   CONNECTION_DEFAULTS,
   type ConnectionOptions,
@@ -40,7 +40,7 @@ async function server(clock: ManualClock, opts: { autoPong?: boolean } = {}) {
 }
 
 function assertJittered(delay: number, attempt: number): void {
-  const n = nominalDelay(attempt)
+  const n = nominalDelay(SCHEDULES['stream.reconnect'], attempt)
   assert.ok(delay >= n * 0.8 && delay <= n, `attempt ${attempt}: ${delay} ms not within [${n * 0.8}, ${n}]`)
 }
 

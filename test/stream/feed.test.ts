@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict'
 import { afterEach, describe, test } from 'node:test'
-import { type BinanceFeedEvents, type BinanceFeedOptions, createBinanceFeed } from '../../src/binance/feed.ts'
+import {
+  type BinanceFeedEvents,
+  type BinanceFeedOptions,
+  createBinanceFeed,
+} from '../../src/binance/ws/feed.ts'
 import type { StreamEvent } from '../../src/core/records.ts'
 import { fixtureText } from '../helpers/fixtures.ts'
 import { ManualClock } from '../helpers/manual-clock.ts'

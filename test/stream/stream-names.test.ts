@@ -7,7 +7,7 @@ import {
   isInvalidSymbolError,
   planConnectionUrl,
   streamsFor,
-} from '../../src/binance/stream-names.ts'
+} from '../../src/binance/ws/stream-names.ts'
 
 describe('stream names', () => {
   test('two lowercase streams per symbol, de-duplicated', () => {

@@ -6,8 +6,10 @@
  * Order of processing: hangNext → failNext → ban/weight check → endpoint.
  * Unknown paths answer 404 and other methods 405, neither charged.
  */
+
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Clock } from '../../core/clock.ts'
+import { SPOT } from '../../markets/spot.ts'
 import type { SymbolUniverse } from '../universe.ts'
 import { type ApiError, errorBody } from './api-error.ts'
 import { EXCHANGE_INFO_PARAMS, exchangeInfo, pickListings } from './exchange-info.ts'
@@ -104,11 +106,13 @@ export function createRestApi(opts: RestOptions): RestApi {
   }> = []
   const malforms: MalformKind[] = []
 
+  // The market's REST layout (spot: /api/v3/…), as the client reads it.
+  const { paths, weightOf } = SPOT.rest
   const endpoints: Record<string, Endpoint> = {
-    '/api/v3/ping': { weight: 1, params: [], run: () => ({ ok: {} }) },
-    '/api/v3/time': { weight: 1, params: [], run: () => ({ ok: { serverTime: clock.now() } }) },
-    '/api/v3/exchangeInfo': {
-      weight: 20,
+    [paths.ping]: { weight: weightOf('ping'), params: [], run: () => ({ ok: {} }) },
+    [paths.time]: { weight: weightOf('time'), params: [], run: () => ({ ok: { serverTime: clock.now() } }) },
+    [paths.exchangeInfo]: {
+      weight: weightOf('exchangeInfo'),
       params: EXCHANGE_INFO_PARAMS,
       run: (params) => {
         const listings = pickListings(params, universe)
@@ -116,8 +120,8 @@ export function createRestApi(opts: RestOptions): RestApi {
         return { ok: exchangeInfo(listings, params, clock.now(), limiter.limit) }
       },
     },
-    '/api/v3/klines': {
-      weight: 2,
+    [paths.klines]: {
+      weight: weightOf('klines'),
       params: KLINES_PARAMS,
       run: (params) => {
         const q = parseKlines(params, universe)

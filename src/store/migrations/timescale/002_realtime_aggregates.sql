@@ -5,42 +5,27 @@
 -- transaction (refresh_continuous_aggregate cannot run inside one); until then every
 -- bucket is computed on the fly, which is correct, only slower.
 -- Column order is the plain views' (006, 009), so the two can be compared row for row.
-DROP MATERIALIZED VIEW IF EXISTS candles_5m;
-DROP MATERIALIZED VIEW IF EXISTS candles_1h;
-DROP MATERIALIZED VIEW IF EXISTS candles_1d;
-
-CREATE MATERIALIZED VIEW candles_5m
-WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
-SELECT market, symbol, time_bucket(interval '5 minutes', open_time) AS open_time,
-       first(open, open_time) AS open, max(high) AS high, min(low) AS low, last(close, open_time) AS close,
-       sum(volume) AS volume, sum(quote_volume) AS quote_volume, sum(trades) AS trades,
-       sum(taker_buy_base) AS taker_buy_base, sum(taker_buy_quote) AS taker_buy_quote,
-       count(*)::integer AS candles, min(open_time) AS first_open_time, max(open_time) AS last_open_time
-FROM candles_1m
-GROUP BY market, symbol, time_bucket(interval '5 minutes', open_time)
-WITH NO DATA;
-
-CREATE MATERIALIZED VIEW candles_1h
-WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
-SELECT market, symbol, time_bucket(interval '1 hour', open_time) AS open_time,
-       first(open, open_time) AS open, max(high) AS high, min(low) AS low, last(close, open_time) AS close,
-       sum(volume) AS volume, sum(quote_volume) AS quote_volume, sum(trades) AS trades,
-       sum(taker_buy_base) AS taker_buy_base, sum(taker_buy_quote) AS taker_buy_quote,
-       count(*)::integer AS candles, min(open_time) AS first_open_time, max(open_time) AS last_open_time
-FROM candles_1m
-GROUP BY market, symbol, time_bucket(interval '1 hour', open_time)
-WITH NO DATA;
-
-CREATE MATERIALIZED VIEW candles_1d
-WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
-SELECT market, symbol, time_bucket(interval '1 day', open_time) AS open_time,
-       first(open, open_time) AS open, max(high) AS high, min(low) AS low, last(close, open_time) AS close,
-       sum(volume) AS volume, sum(quote_volume) AS quote_volume, sum(trades) AS trades,
-       sum(taker_buy_base) AS taker_buy_base, sum(taker_buy_quote) AS taker_buy_quote,
-       count(*)::integer AS candles, min(open_time) AS first_open_time, max(open_time) AS last_open_time
-FROM candles_1m
-GROUP BY market, symbol, time_bucket(interval '1 day', open_time)
-WITH NO DATA;
+DO $$
+DECLARE
+  v record;
+BEGIN
+  FOR v IN SELECT * FROM (VALUES ('candles_5m', '5 minutes'), ('candles_1h', '1 hour'), ('candles_1d', '1 day')) AS t(name, width)
+  LOOP
+    EXECUTE format('DROP MATERIALIZED VIEW IF EXISTS %I', v.name);
+    EXECUTE format($v$
+      CREATE MATERIALIZED VIEW %I
+      WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
+      SELECT market, symbol, time_bucket(interval %L, open_time) AS open_time,
+             first(open, open_time) AS open, max(high) AS high, min(low) AS low, last(close, open_time) AS close,
+             sum(volume) AS volume, sum(quote_volume) AS quote_volume, sum(trades) AS trades,
+             sum(taker_buy_base) AS taker_buy_base, sum(taker_buy_quote) AS taker_buy_quote,
+             count(*)::integer AS candles, min(open_time) AS first_open_time, max(open_time) AS last_open_time
+      FROM candles_1m
+      GROUP BY market, symbol, time_bucket(interval %L, open_time)
+      WITH NO DATA$v$, v.name, v.width, v.width);
+  END LOOP;
+END
+$$;
 
 -- The policies keep the live edge materialised where background jobs run. Their end offset
 -- is the service's refresh margin (10 minutes): a bucket is materialised only once every

@@ -1,0 +1,119 @@
+/**
+ * The composition root: builds what the parts share (metrics, the reporting
+ * context, the live route, the HTTP routes), then `start()` runs the steps of
+ * steps.ts in order and `stop()` their stops in reverse, flushing what is
+ * buffered. How a candle travels is in live-route.ts; how events become logs
+ * and metrics in report-*.ts.
+ */
+import { SPOT } from '../markets/spot.ts'
+import { createMetrics } from '../observability/metrics.ts'
+import type { App, AppDeps } from './app-api.ts'
+import { startCancelled } from './db-supervisor.ts'
+import { type AppView, createHttpRoutes, snapshot } from './http-routes.ts'
+import { LiveRoute } from './live-route.ts'
+import { QualityRecorder } from './quality-recorder.ts'
+import { ErrorWindow, rejectionReporter, type WiringContext } from './reporting.ts'
+import { appSteps, noParts, type Step } from './steps.ts'
+import { SymbolWatch } from './symbol-watch.ts'
+import { describeTimescale } from './timescale.ts'
+
+export type { App, AppDeps } from './app-api.ts'
+export { dbOptions } from './db-supervisor.ts'
+
+export function createApp(deps: AppDeps): App {
+  const { config, clock, logger } = deps
+  const random = deps.random ? { random: deps.random } : {}
+  const metrics = createMetrics()
+  const errors = new ErrorWindow(clock)
+  const quality = new QualityRecorder(clock)
+  const startedAt = clock.now()
+  const cancel = new AbortController()
+  const p = noParts()
+  let starting: Promise<void> | null = null
+  let stopping: Promise<boolean> | null = null
+
+  const ctx: WiringContext = {
+    logger,
+    metrics,
+    clock,
+    quality: (e) => quality.record(e),
+    noteError: () => errors.note(),
+    setDbConnected: (up) => {
+      if (p.supervisor) p.supervisor.connected = up
+    },
+  }
+  const live = new LiveRoute({
+    config,
+    clock,
+    logger,
+    metrics,
+    ...random,
+    ...(deps.streamTuning ? { streamTuning: deps.streamTuning } : {}),
+    rejected: rejectionReporter(ctx),
+    market: SPOT,
+  })
+  const view: AppView = {
+    clock,
+    metrics,
+    startedAt,
+    symbols: config.symbols,
+    perSymbol: live.perSymbol,
+    candlesProcessed: () => live.candlesProcessed,
+    lastCandle: () => live.lastCandle,
+    feed: () => live.feed,
+    reachableDb: () => (p.supervisor?.connected ? p.db : null),
+    databaseConnected: () => p.supervisor?.connected ?? false,
+    candlesInDb: async () => (await p.supervisor?.candles()) ?? null,
+    dbPoolSize: () => p.db?.poolSize() ?? 0,
+    pendingBackfills: () => p.gaps?.pendingBackfills() ?? 0,
+    gapCheckLast: () => p.gaps?.gapCheckLast() ?? null,
+    errors24h: () => errors.count(),
+    bufferSize: () => live.bufferSize(),
+    spoolBytes: () => p.output?.spool.bytes ?? 0,
+    spoolHeldCandles: () => p.output?.sink.heldCandles ?? 0,
+    featuresWarmedUp: () => p.features?.warmedUp() ?? false,
+    timescale: () => (p.timescale === null ? null : describeTimescale(p.timescale)),
+  }
+  const httpRoutes = createHttpRoutes(view)
+  const symbols = new SymbolWatch({ config, clock, logger, ...random, rest: () => p.rest })
+  const steps = appSteps(deps, p, { ctx, live, quality, httpRoutes, symbols, cancel: cancel.signal })
+  const started: Step[] = []
+
+  return {
+    metrics,
+    get httpPort() {
+      return p.http?.port ?? null
+    },
+    get db() {
+      return stopping === null ? p.db : null
+    },
+    pendingBackfills: () => p.gaps?.pendingBackfills() ?? 0,
+    snapshot: () => snapshot(view),
+    start() {
+      starting ??= (async () => {
+        for (const step of steps) {
+          // Stopped meanwhile: nothing may start after the stop.
+          if (stopping !== null) throw startCancelled()
+          started.push(step)
+          await step.start()
+        }
+      })()
+      return starting
+    },
+    cancelStart() {
+      cancel.abort(startCancelled())
+    },
+    stop(reason) {
+      cancel.abort(startCancelled())
+      stopping ??= (async () => {
+        logger.info({ reason }, 'shutting down')
+        // A start in progress ends at its next step (or its wait for the database, at once).
+        await starting?.catch(() => {})
+        for (const step of started.reverse()) await step.stop()
+        logger.info({ flushed: p.flushed }, 'stopped')
+        return p.flushed
+      })()
+      return stopping
+    },
+  }
+}

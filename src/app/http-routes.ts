@@ -1,0 +1,141 @@
+/**
+ * The read-only HTTP surface: the health snapshot gathered from the running
+ * parts, and the routes over it (/, /status.json, /live, /health, /ready,
+ * /metrics). The rules for healthy and ready live in health/health.ts.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import type { BinanceFeed } from '../binance/ws/feed.ts'
+import type { Clock } from '../core/clock.ts'
+import { type HealthSnapshot, healthBody, readiness } from '../health/health.ts'
+import { json, type Route } from '../http/server.ts'
+import { statusData } from '../http/status-data.ts'
+import { renderStatusPage } from '../http/status-page.ts'
+import type { Metrics } from '../observability/metrics.ts'
+import type { Queryable } from '../store/db.ts'
+import type { SymbolStats } from './live-route.ts'
+
+/** What the routes read from the running app; every getter answers for "not started yet" too. */
+export interface AppView {
+  readonly clock: Clock
+  readonly metrics: Metrics
+  readonly startedAt: number
+  readonly symbols: readonly string[]
+  readonly perSymbol: ReadonlyMap<string, SymbolStats>
+  candlesProcessed(): number
+  lastCandle(): number | null
+  feed(): BinanceFeed | null
+  /** The database when it answers, for /status.json. */
+  reachableDb(): Queryable | null
+  databaseConnected(): boolean
+  candlesInDb(): Promise<number | null>
+  dbPoolSize(): number
+  pendingBackfills(): number
+  gapCheckLast(): number | null
+  errors24h(): number
+  bufferSize(): number
+  spoolBytes(): number
+  spoolHeldCandles(): number
+  featuresWarmedUp(): boolean
+  timescale(): string | null
+}
+
+export async function snapshot(v: AppView): Promise<HealthSnapshot> {
+  const status = v.feed()?.status() ?? []
+  const now = v.clock.now()
+  return {
+    now,
+    startedAt: v.startedAt,
+    candlesProcessed: v.candlesProcessed(),
+    candlesInDb: await v.candlesInDb(),
+    lastCandleOpenTime: v.lastCandle(),
+    databaseConnected: v.databaseConnected(),
+    streamConnections: { total: status.length, connected: status.filter((c) => c.connected).length },
+    pendingBackfills: v.pendingBackfills(),
+    errors24h: v.errors24h(),
+    memoryMb: Math.round(process.memoryUsage.rss() / 1048576),
+    bufferSize: v.bufferSize(),
+    dbPoolSize: v.dbPoolSize(),
+    spoolBytes: v.spoolBytes(),
+    spoolHeldCandles: v.spoolHeldCandles(),
+    featuresWarmedUp: v.featuresWarmedUp(),
+    gapCheckLast: v.gapCheckLast(),
+    timescale: v.timescale(),
+    symbols: [...v.perSymbol].map(([symbol, s]) => ({
+      symbol,
+      lastCandleOpenTime: s.last,
+      candlesProcessed: s.processed,
+    })),
+  }
+}
+
+export interface HttpRoutes {
+  readonly routes: ReadonlyMap<string, Route>
+  /** Stops sampling the event loop. */
+  close(): void
+}
+
+export function createHttpRoutes(v: AppView): HttpRoutes {
+  const { clock, metrics } = v
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 })
+  loopDelay.enable()
+
+  /** Gauges that are a view of current state are computed when scraped. */
+  function refreshGauges(): void {
+    const now = clock.now()
+    metrics.connectionAge.reset()
+    for (const c of v.feed()?.status() ?? []) {
+      if (c.connected && c.openedAt !== null)
+        metrics.connectionAge.set({ connection: c.id }, (now - c.openedAt) / 1000)
+    }
+    for (const [symbol, s] of v.perSymbol) {
+      if (s.last !== null)
+        metrics.lastCandleAge.set({ symbol }, Math.max(0, (now - (s.last + 60_000)) / 1000))
+    }
+    metrics.eventLoopLag.set(loopDelay.percentile(99) / 1e9)
+    loopDelay.reset()
+    metrics.dbUp.set(v.databaseConnected() ? 1 : 0)
+    metrics.pendingBackfills.set(v.pendingBackfills())
+    metrics.bufferSize.set(v.bufferSize())
+    metrics.spoolBytes.set(v.spoolBytes())
+  }
+
+  const routes = new Map<string, Route>([
+    ['/', () => ({ status: 200, body: renderStatusPage(), contentType: 'text/html; charset=utf-8' })],
+    [
+      '/status.json',
+      async () =>
+        json(
+          200,
+          await statusData(v.reachableDb(), {
+            now: clock.now(),
+            health: healthBody(await snapshot(v)),
+            symbols: v.symbols,
+          }),
+        ),
+    ],
+    [
+      '/live',
+      () => json(200, { status: 'alive', uptime_seconds: Math.floor((clock.now() - v.startedAt) / 1000) }),
+    ],
+    ['/health', async () => json(200, healthBody(await snapshot(v)))],
+    [
+      '/ready',
+      async () => {
+        const r = readiness(await snapshot(v))
+        return json(r.ready ? 200 : 503, { ready: r.ready, reasons: r.reasons })
+      },
+    ],
+    [
+      '/metrics',
+      async () => {
+        refreshGauges()
+        return {
+          status: 200,
+          body: await metrics.registry.metrics(),
+          contentType: metrics.registry.contentType,
+        }
+      },
+    ],
+  ])
+  return { routes, close: () => loopDelay.disable() }
+}

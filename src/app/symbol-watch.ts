@@ -1,0 +1,84 @@
+/**
+ * The configured symbols, checked against Binance's exchangeInfo: unknown at
+ * start is a configuration error (exit 2); Binance unreachable at start defers
+ * the check (logged), tried again every few minutes until it answers.
+ */
+import type { RestClient } from '../binance/rest/rest-api.ts'
+import { createRestClient } from '../binance/rest/rest-client.ts'
+import { checkSymbols } from '../binance/rest/symbol-check.ts'
+import type { Config } from '../config/config.ts'
+import { ConfigError } from '../config/config.ts'
+import type { Clock, TimerHandle } from '../core/clock.ts'
+import type { Logger } from '../observability/logger.ts'
+
+const RECHECK_MS = 5 * 60_000
+
+export class SymbolWatch {
+  private timer: TimerHandle | null = null
+  private stopped = false
+  private readonly o: {
+    config: Config
+    clock: Clock
+    logger: Logger
+    random?: () => number
+    /** The app's REST client, for the later checks. */
+    rest: () => RestClient | null
+  }
+
+  constructor(o: SymbolWatch['o']) {
+    this.o = o
+  }
+
+  /** One quick look before anything else (no retries, 5 s): an unknown symbol is a configuration error. */
+  async checkAtStart(): Promise<void> {
+    const { config, clock, random } = this.o
+    const quick = createRestClient({
+      baseUrl: config.restUrl,
+      clock,
+      ...(random ? { random } : {}),
+      maxRetries: 0,
+      timeoutMs: 5_000,
+    })
+    try {
+      await this.verify(quick, true)
+    } finally {
+      quick.close()
+    }
+  }
+
+  stop(): void {
+    this.stopped = true
+    this.timer?.cancel()
+  }
+
+  private async verify(api: RestClient, atStart: boolean): Promise<void> {
+    const { config, logger, clock } = this.o
+    const check = await checkSymbols(api, config.symbols)
+    if (check.kind === 'unknown') {
+      const problem = `unknown on Binance: ${check.symbols.join(', ')}`
+      if (atStart)
+        throw new ConfigError(
+          config.symbols.length > 1 ? 'TRADING_SYMBOLS' : 'TRADING_SYMBOL',
+          problem,
+          'btcusdt',
+        )
+      logger.error(
+        { code: 'UNKNOWN_SYMBOL', symbols: check.symbols },
+        `symbols ${problem}; they will never receive data`,
+      )
+    } else if (check.kind === 'unreachable') {
+      logger.warn(
+        { code: 'SYMBOL_CHECK_DEFERRED', err: check.error },
+        'Binance REST unreachable; symbols will be checked later',
+      )
+      this.timer = clock.setTimeout(() => {
+        const rest = this.o.rest()
+        if (!this.stopped && rest !== null) void this.verify(rest, false)
+      }, RECHECK_MS)
+    } else {
+      for (const s of check.notTrading)
+        logger.warn({ code: 'SYMBOL_NOT_TRADING', ...s }, 'symbol is not trading')
+      if (!atStart) logger.info({ symbols: config.symbols }, 'symbols verified on Binance')
+    }
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * What `/status.json` answers (the status page polls it): the health body,
+ * each symbol's last candle and lag, a 24 h completeness strip per symbol,
+ * recent data_quality_logs rows and recent closes for a small chart.
+ */
+import { MINUTE_MS } from '../core/records.ts'
+import type { Queryable } from '../store/db.ts'
+import {
+  type ClosePoint,
+  latestCandles,
+  minuteCompleteness,
+  recentCloses,
+  recentQualityLogs,
+  type StateRuns,
+  toRuns,
+} from '../store/status-queries.ts'
+
+export const STATUS_WINDOW_MINUTES = 1440
+
+export interface StatusDeps {
+  /** Clock time (ms). */
+  readonly now: number
+  /** The /health body (healthBody(snapshot)); passed through to the page. */
+  readonly health: object
+  readonly symbols: readonly string[]
+  readonly market?: string
+  /** A minute counts once its close is this old (the x=true frame comes a little after). Default 10 s. */
+  readonly graceMs?: number
+  /** Symbols with strips and charts (the first ones of `symbols`). Default 50. */
+  readonly maxSymbols?: number
+  /** Closes per symbol for the chart. Default 120. */
+  readonly chartPoints?: number
+  /** data_quality_logs rows. Default 20. */
+  readonly qualityRows?: number
+}
+
+export interface SymbolStatus {
+  readonly symbol: string
+  readonly last_candle_time: string | null
+  readonly last_close: string | null
+  readonly last_source: string | null
+  /** Seconds since the newest stored candle closed. */
+  readonly lag_seconds: number | null
+  readonly completeness: StateRuns
+  readonly closes: ClosePoint[]
+}
+
+export interface QualityEntry {
+  readonly id: string
+  readonly created_at: string
+  readonly symbol: string | null
+  readonly event_type: string
+  readonly gap_start: string | null
+  readonly gap_end: string | null
+  readonly candles_missing: number | null
+  readonly candles_recovered: number | null
+  readonly source: string | null
+  readonly error_message: string | null
+  readonly resolved: boolean
+}
+
+export interface StatusData {
+  readonly generated_at: string
+  readonly health: object
+  readonly database: { readonly ok: boolean; readonly error?: string }
+  /** The completeness grid: minutes with open time in [from, to). */
+  readonly window: { readonly from: string; readonly to: string; readonly minutes: number }
+  readonly symbols_total: number
+  readonly symbols: SymbolStatus[]
+  readonly quality: QualityEntry[]
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString())
+
+/** What `/status.json` answers. Never throws: a database error becomes `database.ok = false`. */
+export async function statusData(db: Queryable | null, deps: StatusDeps): Promise<StatusData> {
+  const market = deps.market ?? 'spot'
+  const grace = deps.graceMs ?? 10_000
+  const to = Math.floor((deps.now - grace) / MINUTE_MS) * MINUTE_MS
+  const from = to - STATUS_WINDOW_MINUTES * MINUTE_MS
+  const shown = [...new Set(deps.symbols.map((s) => s.toUpperCase()))].slice(0, deps.maxSymbols ?? 50)
+  const base = {
+    generated_at: new Date(deps.now).toISOString(),
+    health: deps.health,
+    window: {
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      minutes: STATUS_WINDOW_MINUTES,
+    },
+    symbols_total: deps.symbols.length,
+  }
+  const empty = (): SymbolStatus[] =>
+    shown.map((symbol) => ({
+      symbol,
+      last_candle_time: null,
+      last_close: null,
+      last_source: null,
+      lag_seconds: null,
+      completeness: { runs: [], present: 0, filled: 0, missing: 0 },
+      closes: [],
+    }))
+  if (db === null) {
+    return { ...base, database: { ok: false, error: 'database not open yet' }, symbols: empty(), quality: [] }
+  }
+  try {
+    // One statement at a time: PGlite has a single connection anyway, and a pool stays free for writes.
+    const grid = await minuteCompleteness(db, { market, symbols: shown, from, to })
+    const latest = await latestCandles(db, market, shown)
+    const closes = await recentCloses(db, market, shown, deps.chartPoints ?? 120)
+    const quality = await recentQualityLogs(db, deps.qualityRows ?? 20)
+    return {
+      ...base,
+      database: { ok: true },
+      symbols: shown.map((symbol) => {
+        const l = latest.get(symbol) ?? null
+        return {
+          symbol,
+          last_candle_time: iso(l?.openTime ?? null),
+          last_close: l?.close ?? null,
+          last_source: l?.source ?? null,
+          lag_seconds:
+            l === null ? null : Math.max(0, Math.round((deps.now - (l.openTime + MINUTE_MS)) / 1000)),
+          completeness: toRuns(grid.get(symbol) ?? ''),
+          closes: closes.get(symbol) ?? [],
+        }
+      }),
+      quality: quality.map((q) => ({
+        id: q.id,
+        created_at: new Date(q.createdAt).toISOString(),
+        symbol: q.symbol,
+        event_type: q.eventType,
+        gap_start: iso(q.gapStart),
+        gap_end: iso(q.gapEnd),
+        candles_missing: q.candlesMissing,
+        candles_recovered: q.candlesRecovered,
+        source: q.source,
+        error_message: q.errorMessage,
+        resolved: q.resolved,
+      })),
+    }
+  } catch (err) {
+    const code = (err as { code?: unknown }).code
+    const message = err instanceof Error ? err.message : String(err)
+    return {
+      ...base,
+      database: {
+        ok: false,
+        error: `${typeof code === 'string' ? `${code}: ` : ''}${message}`.slice(0, 200),
+      },
+      symbols: empty(),
+      quality: [],
+    }
+  }
+}
