@@ -6,9 +6,9 @@
  */
 import { join, resolve } from 'node:path'
 import { text } from 'node:stream/consumers'
-import { dbOptions } from '../app.ts'
+import { dbOptions } from '../app/db-supervisor.ts'
 import type { Config } from '../config/config.ts'
-import { openDb } from '../store/db.ts'
+import { openDb } from '../store/open-db.ts'
 import { askService, MAX_ROWS, readOnlyQuery, SQL_SOCKET_NAME, type SqlAnswer } from '../store/sql-access.ts'
 import type { Command } from './args.ts'
 import { UsageError } from './args.ts'
