@@ -2,7 +2,7 @@
  * The first start, as a new user meets it: the real CLI with the start-up backfill of a
  * day (INITIAL_BACKFILL_MINUTES=1440) for 10 symbols from a simulator in its own process,
  * on the embedded database (empty DATA_DIR: creation, migration, backfill, feature
- * warm-up) and, in the same run, on a real PostgreSQL (fresh database). Measured from
+ * warm-up) and, alternating with it, on a real PostgreSQL (a new migrated database). Measured from
  * the feeder's own /metrics, scraped every 250 ms from its spawn until the backfill is
  * done: the event-loop delay maximum (prom-client's, reset at each scrape, so the
  * maximum over scrapes is the maximum over the run) and the p99 of each scrape interval
@@ -11,7 +11,7 @@
  */
 import { benchDatabase } from './bench-db.ts'
 import { metric, rssMb, scrape, sleep, startFeeder, startSimProcess, universe } from './proc.ts'
-import { fmt, type Row, summarize } from './stats.ts'
+import { fmt, fmtSample, type Row, type Sample, summarize } from './stats.ts'
 
 const SYMBOLS = 10
 
@@ -75,39 +75,55 @@ async function firstStart(env: Record<string, string>, minutes: number, quick: b
   }
 }
 
-function describe(r: Run): string {
-  const p = summarize(r.p99s)
-  return `lag max ${fmt(r.lagMaxMs, 1)} ms; p99 per 250-ms scrape: worst ${fmt(p.max, 1)} ms, median ${fmt(p.median, 1)} ms (n=${p.runs}); slowest /metrics answer ${fmt(r.slowestScrapeMs)} ms; ${fmt(r.candles)} candles in ${fmt(r.seconds, 1)} s`
+function describe(runs: readonly Run[]): string {
+  const max = summarize(runs.map((r) => r.lagMaxMs))
+  const p99 = summarize(runs.map((r) => Math.max(...r.p99s)))
+  const secs = summarize(runs.map((r) => r.seconds))
+  const slowest = Math.max(...runs.map((r) => r.slowestScrapeMs))
+  return `lag max ${fmtSample(max, 'ms', 1)}; worst p99 of a 250-ms scrape interval ${fmtSample(p99, 'ms', 1)}; slowest /metrics answer ${fmt(slowest)} ms; ${fmt(runs[0]?.candles ?? 0)} candles, spawn to done ${fmtSample(secs, 's', 1)}`
+}
+
+function rssOf(runs: readonly Run[]): Sample {
+  return summarize(runs.map((r) => summarize(r.rss).median))
 }
 
 export async function runBackfillLagBench({ quick }: { quick: boolean }): Promise<Row[]> {
   const minutes = quick ? 60 : 1440
+  const runs = quick ? 1 : 3
   const sim = await startSimProcess({ symbols: SYMBOLS })
-  const fresh = await benchDatabase()
   try {
     const env = {
       TRADING_SYMBOLS: universe(SYMBOLS).join(','),
       BINANCE_STREAM_URL: sim.wsBase,
       BINANCE_REST_URL: sim.httpBase,
     }
-    const embedded = await firstStart(env, minutes, quick)
-    const server = await firstStart({ ...env, DATABASE_URL: fresh.url }, minutes, quick)
-    const rssE = summarize(embedded.rss)
-    const rssS = summarize(server.rss)
-    const what = `first start, ${SYMBOLS} symbols, start-up backfill of ${fmt(minutes)} minutes each (empty DATA_DIR / fresh database)`
+    const embedded: Run[] = []
+    const server: Run[] = []
+    for (let i = 0; i < runs; i++) {
+      embedded.push(await firstStart(env, minutes, quick)) // a new, empty DATA_DIR each time
+      const fresh = await benchDatabase()
+      try {
+        server.push(await firstStart({ ...env, DATABASE_URL: fresh.url }, minutes, quick))
+      } finally {
+        await fresh.drop()
+      }
+    }
+    const rssE = rssOf(embedded)
+    const rssS = rssOf(server)
+    const what = `first start, ${SYMBOLS} symbols, start-up backfill of ${fmt(minutes)} minutes each (embedded: empty DATA_DIR; PostgreSQL: new migrated database); ${runs} runs of each, alternating`
     return [
       {
         metric: `event-loop delay from spawn to the end of the backfill, ${what}`,
         ours: `embedded: ${describe(embedded)}`,
         baseline: `real PostgreSQL: ${describe(server)}`,
-        ratio: `max ${fmt(embedded.lagMaxMs / server.lagMaxMs, 1)}×`,
+        ratio: `max ${fmt(summarize(embedded.map((r) => r.lagMaxMs)).median / summarize(server.map((r) => r.lagMaxMs)).median, 1)}×`,
         goal: 'embedded: never > 100 ms',
         command: 'npm run bench -- backfill',
       },
       {
-        metric: `RSS after the backfill, ${what}; 6 samples over ${quick ? 3 : 30} s`,
-        ours: `embedded: ${fmt(rssE.median, 1)} MB (${fmt(rssE.min, 1)}–${fmt(rssE.max, 1)}, n=${rssE.runs})`,
-        baseline: `real PostgreSQL: ${fmt(rssS.median, 1)} MB (${fmt(rssS.min, 1)}–${fmt(rssS.max, 1)}, n=${rssS.runs})`,
+        metric: `RSS after the backfill (median of 6 samples over ${quick ? 3 : 30} s per run), ${what}`,
+        ours: `embedded: ${fmtSample(rssE, 'MB', 1)}`,
+        baseline: `real PostgreSQL: ${fmtSample(rssS, 'MB', 1)}`,
         ratio: `+${fmt(rssE.median - rssS.median, 1)} MB`,
         goal: 'embedded: ≤ 200 MB',
         command: 'npm run bench -- backfill',
@@ -115,6 +131,5 @@ export async function runBackfillLagBench({ quick }: { quick: boolean }): Promis
     ]
   } finally {
     await sim.close()
-    await fresh.drop()
   }
 }

@@ -88,6 +88,10 @@ async function main(argv: readonly string[]): Promise<number> {
         return await runSql(command, config, process.stdout)
     }
   } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`data-feeder: ${e.message}\nRun 'data-feeder --help' for usage.\n`)
+      return EXIT.config
+    }
     if (e instanceof ConfigError) {
       logger.fatal({ code: e.code, variable: e.variable }, e.message)
       process.stderr.write(`data-feeder: configuration error: ${e.message}\n`)

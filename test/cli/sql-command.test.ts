@@ -4,6 +4,9 @@
  * would write is refused either way.
  */
 import assert from 'node:assert/strict'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { it } from 'node:test'
 import { table } from '../../src/cli/sql-command.ts'
 import { systemClock } from '../../src/core/clock.ts'
@@ -62,6 +65,15 @@ it('answers a read-only statement while the service runs and after it stopped; r
   assert.equal(after.code, 0, after.stderr)
   assert.match(after.stdout, /^symbol {2}\| n\n/)
   assert.match(after.stdout, /BTCUSDT \| \d+\n\(1 row\)\n$/)
+})
+
+it('without a statement (none given, stdin empty) it is a usage error: exit 2, nothing opened', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'feeder-sql-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const r = await runCli(['sql'], { DATA_DIR: join(dir, 'data') })
+  assert.equal(r.code, 2)
+  assert.match(r.stderr, /sql needs a statement/)
+  assert.equal(existsSync(join(dir, 'data')), false)
 })
 
 it('prints rows as an aligned table with their count', () => {
