@@ -3,6 +3,7 @@
  * embedded DATA_DIR that is not yet migrated, runs its start-up backfill (migration,
  * a day of history per symbol from the simulator's REST, feature warm-up) while /live
  * is asked again and again from the moment it listens; every answer comes within 1 s.
+ * And the worker thread that owns the database loses nothing to `kill -9`.
  */
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
@@ -10,8 +11,9 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { systemClock } from '../../src/core/clock.ts'
 import { startSimulator } from '../../src/simulator/server.ts'
 import { DEFAULT_SYMBOLS } from '../../src/simulator/universe.ts'
-import { freePort, startCli } from '../helpers/cli.ts'
+import { freePort, runCli, startCli } from '../helpers/cli.ts'
 import { pgliteDataDir } from '../helpers/db.ts'
+import { until } from '../helpers/until.ts'
 
 const SYMBOLS = DEFAULT_SYMBOLS.slice(0, 4)
 const MINUTES = 1440
@@ -82,4 +84,60 @@ it('/live answers within 1 s throughout a start-up backfill on the embedded data
   assert.ok(whileBackfilling >= 3, `/live was asked only ${whileBackfilling} times during the backfill`)
   p.child.kill('SIGTERM')
   assert.equal(await p.exited, 0)
+})
+
+it('kill -9 once the start-up backfill commits on the embedded database: every committed row survives, a restart completes the day', async (t) => {
+  const sim = await startSimulator({ clock: systemClock, symbols: [...SYMBOLS] })
+  const dir = await pgliteDataDir()
+  t.after(async () => {
+    await sim.close()
+    await dir.cleanup()
+  })
+  const env = {
+    DATA_DIR: dir.dataDir,
+    BINANCE_STREAM_URL: sim.wsBase,
+    BINANCE_REST_URL: sim.httpBase,
+    TRADING_SYMBOLS: SYMBOLS.join(','),
+    BACKFILL_ENABLED: 'true',
+    INITIAL_BACKFILL_MINUTES: String(MINUTES),
+    HEALTH_CHECK_HOST: '127.0.0.1',
+    HEALTH_CHECK_PORT: String(await freePort()),
+  }
+  const count = async (): Promise<number> => {
+    const r = await runCli(['sql', '--json', 'SELECT count(*) AS n FROM candles_1m'], {
+      DATA_DIR: dir.dataDir,
+    })
+    assert.equal(r.code, 0, r.stderr)
+    return Number((JSON.parse(r.stdout) as { n: string }).n)
+  }
+  const one = startCli(['run'], env)
+  t.after(() => one.child.kill('SIGKILL'))
+  await until(
+    'the service holds its database',
+    () => one.lines.some((l) => l.msg === 'database ready'),
+    60_000,
+  )
+  const committed = await until(
+    'some of the backfill committed',
+    async () => {
+      const n = await count()
+      return n > 0 ? n : null
+    },
+    60_000,
+  )
+  one.child.kill('SIGKILL')
+  assert.equal(await one.exited, 'SIGKILL')
+  // The killed service's lock is stale: `sql` takes it over and opens the database itself.
+  assert.ok((await count()) >= committed)
+
+  const two = startCli(['run'], env)
+  t.after(() => two.child.kill('SIGKILL'))
+  await until(
+    'the service holds its database again',
+    () => two.lines.some((l) => l.msg === 'database ready'),
+    60_000,
+  )
+  await until('the whole day stored', async () => (await count()) >= SYMBOLS.length * (MINUTES - 2), 180_000)
+  two.child.kill('SIGTERM')
+  assert.equal(await two.exited, 0)
 })
