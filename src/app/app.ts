@@ -5,10 +5,12 @@
  * buffered. How a candle travels is in live-route.ts; how events become logs
  * and metrics in report-*.ts.
  */
+import { ExchangeClock } from '../core/exchange-clock.ts'
 import { SPOT } from '../markets/spot.ts'
 import { createMetrics } from '../observability/metrics.ts'
 import type { App, AppDeps } from './app-api.ts'
 import { startCancelled } from './db-supervisor.ts'
+import { ExchangeTime } from './exchange-time.ts'
 import { type AppView, createHttpRoutes, snapshot } from './http-routes.ts'
 import { LiveRoute } from './live-route.ts'
 import { QualityRecorder } from './quality-recorder.ts'
@@ -42,9 +44,12 @@ export function createApp(deps: AppDeps): App {
       if (p.supervisor) p.supervisor.connected = up
     },
   }
+  const exchange = new ExchangeClock(clock)
+  const exchangeTime = new ExchangeTime({ rest: () => p.rest, local: clock, exchange, logger, metrics })
   const live = new LiveRoute({
     config,
     clock,
+    exchangeClock: exchange,
     logger,
     metrics,
     ...random,
@@ -54,6 +59,8 @@ export function createApp(deps: AppDeps): App {
   })
   const view: AppView = {
     clock,
+    exchangeClock: exchange,
+    exchangeOffsetMs: () => exchangeTime.offsetMs(),
     metrics,
     startedAt,
     symbols: config.symbols,
@@ -76,7 +83,16 @@ export function createApp(deps: AppDeps): App {
   }
   const httpRoutes = createHttpRoutes(view)
   const symbols = new SymbolWatch({ config, clock, logger, ...random, rest: () => p.rest })
-  const steps = appSteps(deps, p, { ctx, live, quality, httpRoutes, symbols, cancel: cancel.signal })
+  const steps = appSteps(deps, p, {
+    ctx,
+    live,
+    quality,
+    httpRoutes,
+    symbols,
+    cancel: cancel.signal,
+    exchange,
+    exchangeTime,
+  })
   const started: Step[] = []
 
   return {

@@ -17,6 +17,9 @@ import type { SymbolStats } from './live-route.ts'
 /** What the routes read from the running app; every getter answers for "not started yet" too. */
 export interface AppView {
   readonly clock: Clock
+  /** Binance's clock: lags and staleness are measured on it. */
+  readonly exchangeClock: Clock
+  exchangeOffsetMs(): number | null
   readonly metrics: Metrics
   readonly startedAt: number
   readonly symbols: readonly string[]
@@ -44,6 +47,8 @@ export async function snapshot(v: AppView): Promise<HealthSnapshot> {
   const now = v.clock.now()
   return {
     now,
+    exchangeNow: v.exchangeClock.now(),
+    exchangeOffsetMs: v.exchangeOffsetMs(),
     startedAt: v.startedAt,
     candlesProcessed: v.candlesProcessed(),
     candlesInDb: await v.candlesInDb(),
@@ -87,9 +92,10 @@ export function createHttpRoutes(v: AppView): HttpRoutes {
       if (c.connected && c.openedAt !== null)
         metrics.connectionAge.set({ connection: c.id }, (now - c.openedAt) / 1000)
     }
+    const exchangeNow = v.exchangeClock.now()
     for (const [symbol, s] of v.perSymbol) {
       if (s.last !== null)
-        metrics.lastCandleAge.set({ symbol }, Math.max(0, (now - (s.last + 60_000)) / 1000))
+        metrics.lastCandleAge.set({ symbol }, Math.max(0, (exchangeNow - (s.last + 60_000)) / 1000))
     }
     metrics.eventLoopLag.set(loopDelay.percentile(99) / 1e9)
     loopDelay.reset()

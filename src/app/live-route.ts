@@ -30,6 +30,8 @@ export interface SymbolStats {
 export interface LiveRouteDeps {
   readonly config: Config
   readonly clock: Clock
+  /** The exchange's clock: what a closed frame is judged by ("future"). */
+  readonly exchangeClock: Clock
   readonly logger: Logger
   readonly metrics: Metrics
   readonly random?: () => number
@@ -79,9 +81,9 @@ export class LiveRoute {
   }
 
   onEvent(event: StreamEvent): void {
-    const { metrics, clock } = this.deps
+    const { metrics, exchangeClock } = this.deps
     metrics.framesReceived.inc({ type: event.type })
-    const r = this.assembler.accept(event, clock.now())
+    const r = this.assembler.accept(event, exchangeClock.now())
     if (r.kind === 'candle') {
       const c = r.candle
       metrics.candlesClosed.inc()

@@ -5,6 +5,7 @@
  */
 import type { RestClient } from '../binance/rest/rest-api.ts'
 import { createRestClient } from '../binance/rest/rest-client.ts'
+import type { ExchangeClock } from '../core/exchange-clock.ts'
 import type { Candle } from '../core/records.ts'
 import { createFeatureEngine, type FeatureEngine } from '../feature-store/feature-engine.ts'
 import { createGapService, type GapService } from '../gaps/gap-service.ts'
@@ -17,6 +18,7 @@ import type { Db } from '../store/db.ts'
 import type { TimescaleStatus } from '../store/migrate.ts'
 import type { AppDeps } from './app-api.ts'
 import { DbSupervisor, openStoreWaiting } from './db-supervisor.ts'
+import type { ExchangeTime } from './exchange-time.ts'
 import type { HttpRoutes } from './http-routes.ts'
 import type { LiveRoute } from './live-route.ts'
 import type { QualityRecorder } from './quality-recorder.ts'
@@ -71,6 +73,9 @@ export interface StepShared {
   readonly symbols: SymbolWatch
   /** Aborted by stop() or cancelStart(): ends a wait for the database. */
   readonly cancel: AbortSignal
+  /** Binance's clock: REST (closed minutes, its budget) and gap repair read it. */
+  readonly exchange: ExchangeClock
+  readonly exchangeTime: ExchangeTime
 }
 
 export function appSteps(deps: AppDeps, p: AppParts, s: StepShared): Step[] {
@@ -114,6 +119,7 @@ export function appSteps(deps: AppDeps, p: AppParts, s: StepShared): Step[] {
           baseUrl: config.restUrl,
           market: SPOT,
           clock,
+          exchangeClock: s.exchange,
           ...random,
           onEvent: onRestEvent(ctx),
         })
@@ -123,6 +129,12 @@ export function appSteps(deps: AppDeps, p: AppParts, s: StepShared): Step[] {
         symbols.stop()
         p.rest?.close()
       },
+    },
+    {
+      name: 'exchange time',
+      // Before anything judges a minute: the stream's closes, the catch-up's window.
+      start: () => s.exchangeTime.start(),
+      stop: () => s.exchangeTime.stop(),
     },
     {
       name: 'database',
@@ -230,7 +242,7 @@ export function appSteps(deps: AppDeps, p: AppParts, s: StepShared): Step[] {
         p.gaps = createGapService({
           db: p.db as Db,
           rest: p.rest as RestClient,
-          clock,
+          clock: s.exchange,
           symbols: config.symbols,
           thresholdMs: config.gapDetectionThresholdS * 1000,
           initialBackfillMinutes: config.initialBackfillMinutes,

@@ -5,6 +5,7 @@
  */
 import type { RestClient } from '../binance/rest/rest-api.ts'
 import { createRestClient } from '../binance/rest/rest-client.ts'
+import { RestError } from '../binance/rest/rest-errors.ts'
 import { checkSymbols } from '../binance/rest/symbol-check.ts'
 import type { Config } from '../config/config.ts'
 import { ConfigError } from '../config/config.ts'
@@ -67,10 +68,19 @@ export class SymbolWatch {
         `symbols ${problem}; they will never receive data`,
       )
     } else if (check.kind === 'unreachable') {
-      logger.warn(
-        { code: 'SYMBOL_CHECK_DEFERRED', err: check.error },
-        'Binance REST unreachable; symbols will be checked later',
-      )
+      const network = check.error instanceof RestError && ['NETWORK', 'TIMEOUT'].includes(check.error.code)
+      if (atStart && network) {
+        // No network at all (or Binance blocked): say so once, and how to try the feeder without it.
+        logger.warn(
+          { code: 'BINANCE_UNREACHABLE', rest: config.restUrl, reason: check.error.message },
+          `Binance is unreachable from here (${config.restUrl}); the feeder keeps trying. No network? Run the built-in simulator: npx data-feeder simulate --port 9443 --speed 60 & and start with BINANCE_STREAM_URL=ws://127.0.0.1:9443/ws BINANCE_REST_URL=http://127.0.0.1:9443 (README: Try it offline)`,
+        )
+      } else {
+        logger.warn(
+          { code: 'SYMBOL_CHECK_DEFERRED', err: check.error },
+          'Binance REST unreachable; symbols will be checked later',
+        )
+      }
       this.timer = clock.setTimeout(() => {
         const rest = this.o.rest()
         if (!this.stopped && rest !== null) void this.verify(rest, false)

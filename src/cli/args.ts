@@ -16,19 +16,22 @@ export const COMMANDS = ['run', 'migrate', 'backfill', 'gaps', 'simulate', 'sql'
 export type CommandName = (typeof COMMANDS)[number]
 
 export type Command =
-  | { readonly name: 'help' }
+  /** `topic`: the command whose help was asked for (`data-feeder backfill --help`). */
+  | { readonly name: 'help'; readonly topic?: CommandName }
   | { readonly name: 'version' }
   | { readonly name: 'run' }
   | { readonly name: 'migrate' }
   | {
       readonly name: 'backfill'
-      readonly symbol: string
+      /** null: every configured symbol. */
+      readonly symbol: string | null
       readonly from: number | null
       readonly to: number | null
     }
   | {
       readonly name: 'gaps'
-      readonly symbol: string
+      /** null: every configured symbol. */
+      readonly symbol: string | null
       readonly from: number | null
       readonly to: number | null
       readonly json: boolean
@@ -54,8 +57,8 @@ export function parseTime(text: string, now: number, flag: string): number {
   )
 }
 
-function symbolFlag(v: string | undefined, command: string): string {
-  if (v === undefined) throw new UsageError(`${command} needs --symbol (example: --symbol BTCUSDT)`)
+function symbolFlag(v: string | undefined): string | null {
+  if (v === undefined) return null
   const s = v.trim().toUpperCase()
   if (!/^[A-Z0-9]{2,30}$/.test(s))
     throw new UsageError(`--symbol: "${v.slice(0, 40)}" is not a symbol (example: BTCUSDT)`)
@@ -85,7 +88,14 @@ function joinRelativeTimes(args: readonly string[]): string[] {
 
 export function parseCommand(argv: readonly string[], now: number): Command {
   const first = argv[0]
-  if (first === '--help' || first === '-h' || first === 'help') return { name: 'help' }
+  if (first === '--help' || first === '-h') return { name: 'help' }
+  if (first === 'help') {
+    const topic = argv[1]
+    if (topic === undefined) return { name: 'help' }
+    if (!(COMMANDS as readonly string[]).includes(topic))
+      throw new UsageError(`no help for "${topic.slice(0, 40)}" (commands: ${COMMANDS.join(', ')})`)
+    return { name: 'help', topic: topic as CommandName }
+  }
   if (first === '--version' || first === '-v') return { name: 'version' }
   const name = first === undefined || first.startsWith('-') ? 'run' : first
   const rest = first === undefined || first.startsWith('-') ? argv : argv.slice(1)
@@ -122,7 +132,7 @@ export function parseCommand(argv: readonly string[], now: number): Command {
   } catch (e) {
     throw new UsageError(`${name}: ${(e as Error).message.split('\n')[0]}`)
   }
-  if (values.help) return { name: 'help' }
+  if (values.help) return { name: 'help', topic: name as CommandName }
   for (const key of Object.keys(values)) {
     if (!allowed[name as CommandName].includes(key)) throw new UsageError(`${name} does not take --${key}`)
   }
@@ -135,13 +145,13 @@ export function parseCommand(argv: readonly string[], now: number): Command {
     case 'backfill':
       return {
         name: 'backfill',
-        symbol: symbolFlag(str('symbol'), name),
+        symbol: symbolFlag(str('symbol')),
         ...range({ from: str('from'), to: str('to') }, now),
       }
     case 'gaps':
       return {
         name: 'gaps',
-        symbol: symbolFlag(str('symbol'), name),
+        symbol: symbolFlag(str('symbol')),
         ...range({ from: str('from'), to: str('to') }, now),
         json: values.json === true,
       }
@@ -172,9 +182,9 @@ export const USAGE = `data-feeder — Binance 1-minute klines and bookTicker int
 Usage:
   data-feeder [run]                      run the service (default)
   data-feeder migrate                    create or update the schema, then exit
-  data-feeder backfill --symbol S [--from T] [--to T]
+  data-feeder backfill [--symbol S] [--from T] [--to T]
                                          fill every missing closed minute in the range from REST
-  data-feeder gaps --symbol S [--from T] [--to T] [--json]
+  data-feeder gaps [--symbol S] [--from T] [--to T] [--json]
                                          report missing minutes; exit 0 when none are unexplained, 3 otherwise
   data-feeder simulate [--port N] [--host H] [--speed X]
                                          run the offline Binance-compatible server (WS + REST)
@@ -182,8 +192,93 @@ Usage:
                                          run one read-only SQL statement (or read it from stdin) and
                                          print the rows; works while the service runs
   data-feeder --help | --version
+  data-feeder COMMAND --help             what one command does
 
 Times T: ISO-8601 (2024-01-01, 2024-01-01T12:00Z) or relative (-6h, -30d).
 Configuration comes from the environment or a .env file; see docs/OPERATIONS.md.
 Exit codes: 0 ok, 1 fatal error, 2 configuration or usage error, 3 gaps found.
 `
+
+const TIMES = `Times T: ISO-8601 (2024-01-01, 2024-01-01T12:00Z, read as UTC without a zone) or relative
+to now (-90m, -6h, -30d, -2w). The range defaults to the last INITIAL_BACKFILL_MINUTES closed
+minutes, and never reaches past the newest closed one.`
+
+/** `data-feeder COMMAND --help`: what that command does, its flags, exit codes. */
+export const COMMAND_HELP: Readonly<Record<CommandName, string>> = {
+  run: `Usage: data-feeder [run]
+
+Runs the service: streams Binance 1-minute klines and bookTicker for TRADING_SYMBOLS into the
+database, repairs gaps from REST, computes features, and serves /health /ready /live /metrics
+and a status page on HEALTH_CHECK_PORT. Stops cleanly on SIGTERM or SIGINT, writing (or
+spooling) what is buffered. Configuration: environment or .env (docs/OPERATIONS.md).
+
+Exit codes: 0 stopped cleanly, 1 fatal error or shutdown past SHUTDOWN_TIMEOUT_MS,
+2 configuration error (including a symbol Binance does not list).
+`,
+  migrate: `Usage: data-feeder migrate
+
+Creates or updates the schema of the configured database (DATABASE_URL / DB_*, else the
+embedded database in DATA_DIR), with TimescaleDB where TIMESCALEDB allows it and the server
+has it, then exits. Safe to run again and beside a running service.
+
+Exit codes: 0 schema up to date, 1 a migration failed (MIGRATION_FAILED, with the cause),
+2 configuration error.
+`,
+  backfill: `Usage: data-feeder backfill [--symbol S] [--from T] [--to T]
+
+Fills every missing closed minute in the range from Binance REST, for one symbol or (without
+--symbol) every configured one, then rewrites the feature rows the new minutes touch.
+Idempotent and resumable: only missing minutes are fetched, each page is committed as it
+arrives. Shows a progress bar on a terminal, progress lines otherwise.
+
+  --symbol S   one symbol (e.g. BTCUSDT); default: TRADING_SYMBOLS
+  --from T     first minute; --to T  last minute
+
+${TIMES}
+
+Exit codes: 0 done (minutes Binance has no data for are reported, not an error), 1 fatal
+error, 2 usage or configuration error (including a symbol Binance does not list).
+`,
+  gaps: `Usage: data-feeder gaps [--symbol S] [--from T] [--to T] [--json]
+
+Reports the missing minutes of the range in the database, for one symbol or (without
+--symbol) every configured one, marking those Binance confirmed it has no data for.
+
+  --symbol S   one symbol (e.g. BTCUSDT); default: TRADING_SYMBOLS
+  --from T     first minute; --to T  last minute
+  --json       machine-readable: one report object (an array of them without --symbol)
+
+${TIMES}
+
+Exit codes: 0 no unexplained missing minute, 3 some are missing, 1 fatal error,
+2 usage or configuration error (including a symbol Binance does not list).
+`,
+  simulate: `Usage: data-feeder simulate [--port N] [--host H] [--speed X]
+
+Runs the offline Binance-compatible server: the WebSocket streams (/ws, /stream) and the REST
+endpoints the feeder uses (/api/v3/klines, exchangeInfo, time, ping), with Binance's limits
+and error answers. Point the feeder at it with BINANCE_STREAM_URL=ws://127.0.0.1:N/ws and
+BINANCE_REST_URL=http://127.0.0.1:N.
+
+  --port N     default 0 (any free port, printed at start)
+  --host H     default 127.0.0.1
+  --speed X    X simulated minutes per real minute (60: a minute a second); default 1
+
+Runs until SIGTERM or SIGINT. Exit codes: 0 stopped, 2 usage error.
+`,
+  sql: `Usage: data-feeder sql ["STATEMENT"] [--json]
+
+Runs one SQL statement in a read-only transaction (a write is refused) and prints the rows as
+a table, or one JSON object a line with --json; at most 10 000 rows. Without a STATEMENT it is
+read from stdin. With the embedded database the running service answers it through the
+socket DATA_DIR/sql.sock (its writes wait meanwhile); with no service running the command
+opens the database in DATA_DIR itself. With DATABASE_URL it connects to that server.
+
+  --json       one JSON object per row
+
+Example: data-feeder sql "SELECT symbol, count(*) FROM candles_1m GROUP BY symbol"
+
+Exit codes: 0 rows printed, 1 the statement failed (the database's error), 2 usage or
+configuration error (no statement).
+`,
+}

@@ -9,8 +9,10 @@
  * candles_1m.
  */
 import { openStore } from '../app/db-supervisor.ts'
+import type { RestClient } from '../binance/rest/rest-api.ts'
 import { createRestClient } from '../binance/rest/rest-client.ts'
-import type { Config } from '../config/config.ts'
+import { checkSymbols } from '../binance/rest/symbol-check.ts'
+import { type Config, ConfigError } from '../config/config.ts'
 import type { Clock } from '../core/clock.ts'
 import { floorMinute, formatRange, type MinuteRange } from '../core/minute-ranges.ts'
 import { MINUTE_MS } from '../core/records.ts'
@@ -26,7 +28,8 @@ import type { Db } from '../store/db.ts'
 import { StoreError } from '../store/errors.ts'
 import { refreshAggregates } from '../store/timescale-settings.ts'
 import type { Command } from './args.ts'
-import { createProgress } from './progress.ts'
+import { UsageError } from './args.ts'
+import { createProgress, type Progress } from './progress.ts'
 
 type Backfill = Extract<Command, { name: 'backfill' }>
 
@@ -47,86 +50,125 @@ export async function runBackfill(
   clock: Clock,
 ): Promise<number> {
   const { from, to } = commandRange(cmd, config, clock.now())
+  const symbols = cmd.symbol === null ? config.symbols : [cmd.symbol]
   if (to < from) {
-    logger.info({ symbol: cmd.symbol }, 'nothing to backfill: the range holds no closed minute')
+    logger.info({ symbols }, 'nothing to backfill: the range holds no closed minute')
     return 0
   }
-  const { db, ...schema } = await openStore(config, { materialise: 'later' })
   const rest = createRestClient({ baseUrl: config.restUrl, clock })
   try {
-    const before = await detectGaps(db, 'spot', cmd.symbol, from, to + MINUTE_MS)
-    const total = before.reduce((n, g) => n + g.missing, 0)
-    logger.info(
-      {
-        symbol: cmd.symbol,
-        from: new Date(from).toISOString(),
-        to: new Date(to).toISOString(),
-        missing: total,
-      },
-      'backfill starting',
-    )
-    const progress = createProgress({ total, logger, label: cmd.symbol })
-    // The app's writer for batches, as gap repair uses it.
-    const writer = createBulkWriter({
-      db,
-      clock,
-      batchMaxWaitMs: config.batchMaxWaitMs,
-      dbMaxRetries: config.dbMaxRetries,
-    })
-    // Minutes handed to the candle writer: their features, and those of the minutes after, are stale.
-    const changed: MinuteRange[] = []
-    const runner = new BackfillRunner({
-      db,
-      rest,
-      clock,
-      market: 'spot',
-      write: async (candles) => {
-        if (candles.length > 0) changed.push(spanOf(candles))
-        await writeAll(writer, candles)
-      },
-    })
-    let error: unknown = null
-    runner.on('page', (e) => progress.advance(e.candles))
-    runner.on('gap_unfillable', (e) =>
-      logger.warn(
-        { code: 'GAP_UNFILLABLE', symbol: e.symbol, missing: e.missing, range: formatRange(e.range) },
-        'Binance has no data for these minutes',
-      ),
-    )
-    runner.on('job_failed', (e) => {
-      error = e.error
-      runner.close()
-    })
-    runner.enqueue({ symbol: cmd.symbol, from, to, cause: 'catch_up' })
-    await runner.idle()
-    runner.close()
-    await writer.close()
-    progress.done()
-    if (schema.timescale.state === 'on' && changed.length > 0) {
-      // History under the aggregates' watermark: their buckets are re-materialised now.
-      const all = changed.reduce((a, b) => ({ from: Math.min(a.from, b.from), to: Math.max(a.to, b.to) }))
-      await refreshAggregates(db, all.from, all.to, clock.now())
-    }
+    // Before anything is opened or recorded: a symbol Binance does not list is a usage error.
+    await requireListed(rest, symbols, cmd.symbol !== null ? 'flag' : 'config', false)
+    const { db, ...schema } = await openStore(config, { materialise: 'later' })
     try {
-      // Candles an earlier run committed but stopped before giving features are repaired too.
-      changed.push(
-        ...(await readSpansWithoutFeatures(db, 'spot', cmd.symbol, config.featureWindows, from, to)),
-      )
-      await rewriteFeatureRows(db, clock, config, logger, cmd.symbol, changed)
-    } catch (err) {
-      // The backfill's own failure is the one to report; what it committed was still repaired if it could be.
-      if (error === null) throw err
-      logger.warn({ code: 'FEATURE_REWRITE_FAILED', symbol: cmd.symbol, err }, 'features not rewritten')
+      for (const symbol of symbols)
+        await backfillSymbol(
+          symbol,
+          { from, to },
+          { db, rest, config, logger, clock },
+          schema.timescale.state === 'on',
+        )
+    } finally {
+      await db.close()
     }
-    if (error !== null) throw error
-    const after = await detectGaps(db, 'spot', cmd.symbol, from, to + MINUTE_MS)
-    const left = after.reduce((n, g) => n + g.missing, 0)
-    logger.info({ symbol: cmd.symbol, filled: total - left, still_missing: left }, 'backfill done')
     return 0
   } finally {
     rest.close()
-    await db.close()
   }
+}
+
+interface BackfillParts {
+  readonly db: Db
+  readonly rest: RestClient
+  readonly config: Config
+  readonly logger: Logger
+  readonly clock: Clock
+}
+
+async function backfillSymbol(symbol: string, range: MinuteRange, parts: BackfillParts, timescale: boolean) {
+  const { db, rest, config, logger, clock } = parts
+  const { from, to } = range
+  const before = await detectGaps(db, 'spot', symbol, from, to + MINUTE_MS)
+  const total = before.reduce((n, g) => n + g.missing, 0)
+  logger.info(
+    { symbol, from: new Date(from).toISOString(), to: new Date(to).toISOString(), missing: total },
+    'backfill starting',
+  )
+  const progress = createProgress({ total, logger, label: symbol })
+  // The app's writer for batches, as gap repair uses it.
+  const writer = createBulkWriter({
+    db,
+    clock,
+    batchMaxWaitMs: config.batchMaxWaitMs,
+    dbMaxRetries: config.dbMaxRetries,
+  })
+  // Minutes handed to the candle writer: their features, and those of the minutes after, are stale.
+  const changed: MinuteRange[] = []
+  const runner = new BackfillRunner({
+    db,
+    rest,
+    clock,
+    market: 'spot',
+    write: async (candles) => {
+      if (candles.length > 0) changed.push(spanOf(candles))
+      await writeAll(writer, candles)
+    },
+  })
+  let error: unknown = null
+  runner.on('page', (e) => progress.advance(e.candles))
+  runner.on('gap_unfillable', (e) =>
+    logger.warn(
+      { code: 'GAP_UNFILLABLE', symbol: e.symbol, missing: e.missing, range: formatRange(e.range) },
+      'Binance has no data for these minutes',
+    ),
+  )
+  runner.on('job_failed', (e) => {
+    error = e.error
+    runner.close()
+  })
+  runner.enqueue({ symbol, from, to, cause: 'catch_up' })
+  await runner.idle()
+  runner.close()
+  await writer.close()
+  if (timescale && changed.length > 0) {
+    // History under the aggregates' watermark: their buckets are re-materialised now.
+    const all = changed.reduce((a, b) => ({ from: Math.min(a.from, b.from), to: Math.max(a.to, b.to) }))
+    await refreshAggregates(db, all.from, all.to, clock.now())
+  }
+  try {
+    // Candles an earlier run committed but stopped before giving features are repaired too.
+    changed.push(...(await readSpansWithoutFeatures(db, 'spot', symbol, config.featureWindows, from, to)))
+    await rewriteFeatureRows(db, clock, config, logger, symbol, changed, progress)
+  } catch (err) {
+    // The backfill's own failure is the one to report; what it committed was still repaired if it could be.
+    if (error === null) throw err
+    logger.warn({ code: 'FEATURE_REWRITE_FAILED', symbol, err }, 'features not rewritten')
+  }
+  progress.done()
+  if (error !== null) throw error
+  const after = await detectGaps(db, 'spot', symbol, from, to + MINUTE_MS)
+  const left = after.reduce((n, g) => n + g.missing, 0)
+  logger.info({ symbol, filled: total - left, still_missing: left }, 'backfill done')
+}
+
+/**
+ * Fails (exit 2) when Binance does not list a symbol: a UsageError for --symbol, a
+ * ConfigError for TRADING_SYMBOLS. Unreachable: `required` throws the REST error, else
+ * the command goes on (the database can be read without Binance).
+ */
+export async function requireListed(
+  rest: Pick<RestClient, 'exchangeInfo'>,
+  symbols: readonly string[],
+  from: 'flag' | 'config',
+  required: boolean,
+): Promise<void> {
+  const check = await checkSymbols(rest, symbols)
+  if (check.kind === 'unknown') {
+    const list = check.symbols.join(', ')
+    if (from === 'flag') throw new UsageError(`--symbol ${list}: Binance does not list it`)
+    throw new ConfigError('TRADING_SYMBOLS', `unknown on Binance: ${list}`, 'btcusdt')
+  }
+  if (check.kind === 'unreachable' && required) throw check.error
 }
 
 function spanOf(candles: readonly { openTime: number }[]): MinuteRange {
@@ -147,8 +189,10 @@ async function rewriteFeatureRows(
   logger: Logger,
   symbol: string,
   changed: readonly MinuteRange[],
+  progress: Progress,
 ): Promise<void> {
   if (changed.length === 0) return
+  progress.phase(`rewriting features (windows ${config.featureWindows.join(', ')})`)
   const writer = createFeatureWriter({ db, clock, intervalMs: 1000, maxRetries: config.dbMaxRetries })
   let failure: { error: unknown } | null = null
   writer.on('failed', (e) => {
@@ -178,6 +222,7 @@ async function rewriteFeatureRows(
       { symbol, spans: done.spans.map(formatRange), rows: done.rows, windows: config.featureWindows },
       'features rewritten',
     )
+    progress.phase(`features rewritten: ${done.rows} rows`)
   } finally {
     await writer.close()
   }

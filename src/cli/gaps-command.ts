@@ -1,18 +1,20 @@
 /**
- * `data-feeder gaps --symbol S [--from T] [--to T] [--json]`: the missing
- * minutes of a range, marking those Binance confirmed it has no data for
+ * `data-feeder gaps [--symbol S] [--from T] [--to T] [--json]`: the missing
+ * minutes of a range, for one symbol or every configured one, marking those Binance confirmed it has no data for
  * (recorded as gap_unfillable). Exit 0 when every missing minute is explained,
  * 3 when some are not.
  */
 import { openStore } from '../app/db-supervisor.ts'
+import { createRestClient } from '../binance/rest/rest-client.ts'
 import type { Config } from '../config/config.ts'
 import type { Clock } from '../core/clock.ts'
 import { type MinuteRange, minutesIn, subtractRanges, totalMinutes } from '../core/minute-ranges.ts'
 import { MINUTE_MS } from '../core/records.ts'
 import { detectGaps } from '../store/candle-queries.ts'
+import type { Queryable } from '../store/db.ts'
 import { confirmedEmptyRanges } from '../store/gap-queries.ts'
 import type { Command } from './args.ts'
-import { commandRange } from './backfill-command.ts'
+import { commandRange, requireListed } from './backfill-command.ts'
 
 type Gaps = Extract<Command, { name: 'gaps' }>
 
@@ -44,34 +46,49 @@ export async function runGaps(
   out: NodeJS.WritableStream = process.stdout,
 ): Promise<number> {
   const { from, to } = commandRange(cmd, config, clock.now())
-  const { db } = await openStore(config, { materialise: 'later' })
-  let report: GapReport
+  const symbols = cmd.symbol === null ? config.symbols : [cmd.symbol]
+  // A symbol Binance does not list is a usage error; Binance unreachable is no reason not to report.
+  const rest = createRestClient({ baseUrl: config.restUrl, clock, maxRetries: 0, timeoutMs: 5_000 })
   try {
-    const gaps = to < from ? [] : await detectGaps(db, 'spot', cmd.symbol, from, to + MINUTE_MS)
-    const missing = gaps.map((g) => ({ from: g.rangeStart, to: g.rangeEnd }))
-    const confirmed = missing.length === 0 ? [] : await confirmedEmptyRanges(db, 'spot', cmd.symbol, from, to)
-    const ranges = classify(missing, confirmed)
-    const iso = (t: number) => new Date(t).toISOString()
-    report = {
-      symbol: cmd.symbol,
-      market: 'spot',
-      from: iso(from),
-      to: iso(to),
-      minutes: Math.max(0, minutesIn({ from, to })),
-      missing: totalMinutes(missing),
-      unexplained: totalMinutes(ranges.filter((r) => !r.confirmed)),
-      ranges: ranges.map((r) => ({
-        from: iso(r.from),
-        to: iso(r.to),
-        missing: minutesIn(r),
-        confirmed_empty: r.confirmed,
-      })),
-    }
+    await requireListed(rest, symbols, cmd.symbol !== null ? 'flag' : 'config', false)
+  } finally {
+    rest.close()
+  }
+  const { db } = await openStore(config, { materialise: 'later' })
+  const reports: GapReport[] = []
+  try {
+    for (const symbol of symbols) reports.push(await report(db, symbol, from, to))
   } finally {
     await db.close()
   }
-  out.write(cmd.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report))
-  return report.unexplained > 0 ? 3 : 0
+  if (cmd.json) {
+    const body = cmd.symbol === null ? reports : reports[0]
+    out.write(`${JSON.stringify(body, null, 2)}\n`)
+  } else out.write(reports.map(formatReport).join(''))
+  return reports.some((r) => r.unexplained > 0) ? 3 : 0
+}
+
+async function report(db: Queryable, symbol: string, from: number, to: number): Promise<GapReport> {
+  const gaps = to < from ? [] : await detectGaps(db, 'spot', symbol, from, to + MINUTE_MS)
+  const missing = gaps.map((g) => ({ from: g.rangeStart, to: g.rangeEnd }))
+  const confirmed = missing.length === 0 ? [] : await confirmedEmptyRanges(db, 'spot', symbol, from, to)
+  const ranges = classify(missing, confirmed)
+  const iso = (t: number) => new Date(t).toISOString()
+  return {
+    symbol,
+    market: 'spot',
+    from: iso(from),
+    to: iso(to),
+    minutes: Math.max(0, minutesIn({ from, to })),
+    missing: totalMinutes(missing),
+    unexplained: totalMinutes(ranges.filter((r) => !r.confirmed)),
+    ranges: ranges.map((r) => ({
+      from: iso(r.from),
+      to: iso(r.to),
+      missing: minutesIn(r),
+      confirmed_empty: r.confirmed,
+    })),
+  }
 }
 
 function formatReport(r: GapReport): string {

@@ -8,13 +8,7 @@ import { parseEnv } from 'node:util'
 import { ConfigError, loadConfig } from '../config/config.ts'
 import { systemClock } from '../core/clock.ts'
 import { createLogger } from '../observability/logger.ts'
-import { parseCommand, USAGE, UsageError } from './args.ts'
-import { runBackfill } from './backfill-command.ts'
-import { runGaps } from './gaps-command.ts'
-import { runMigrate } from './migrate-command.ts'
-import { runService } from './run-command.ts'
-import { runSimulate } from './simulate-command.ts'
-import { runSql } from './sql-command.ts'
+import { COMMAND_HELP, parseCommand, USAGE, UsageError } from './args.ts'
 
 export const EXIT = { ok: 0, fatal: 1, config: 2, gaps: 3 } as const
 
@@ -54,7 +48,7 @@ async function main(argv: readonly string[]): Promise<number> {
     throw e
   }
   if (command.name === 'help') {
-    process.stdout.write(USAGE)
+    process.stdout.write(command.topic === undefined ? USAGE : COMMAND_HELP[command.topic])
     return EXIT.ok
   }
   if (command.name === 'version') {
@@ -75,21 +69,22 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     switch (command.name) {
       case 'run':
-        return await runService(config, logger, systemClock)
+        // Each command is loaded when run: the service never holds the simulator or the commands in memory.
+        return await (await import('./run-command.ts')).runService(config, logger, systemClock)
       case 'migrate':
-        return await runMigrate(config, logger)
+        return await (await import('./migrate-command.ts')).runMigrate(config, logger)
       case 'simulate':
-        return await runSimulate(command, logger)
+        return await (await import('./simulate-command.ts')).runSimulate(command, logger)
       case 'backfill':
-        return await runBackfill(command, config, logger, systemClock)
+        return await (await import('./backfill-command.ts')).runBackfill(command, config, logger, systemClock)
       case 'gaps':
-        return await runGaps(command, config, systemClock)
+        return await (await import('./gaps-command.ts')).runGaps(command, config, systemClock)
       case 'sql':
-        return await runSql(command, config, process.stdout)
+        return await (await import('./sql-command.ts')).runSql(command, config, process.stdout)
     }
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`data-feeder: ${e.message}\nRun 'data-feeder --help' for usage.\n`)
+      process.stderr.write(`data-feeder: ${e.message}\nRun 'data-feeder ${command.name} --help' for usage.\n`)
       return EXIT.config
     }
     if (e instanceof ConfigError) {

@@ -5,7 +5,7 @@ import { describeDatabase } from '../config/config.ts'
 import type { Logger } from '../observability/logger.ts'
 
 export async function runMigrate(config: Config, logger: Logger): Promise<number> {
-  const { db, ...r } = await openStore(config)
+  const { db, ...r } = await openStore(config, { materialise: 'now' })
   try {
     reportTimescale(logger, config, r)
     logger.info({ database: describeDatabase(config.database) }, 'schema up to date')

@@ -6,6 +6,8 @@ import type { Logger } from '../observability/logger.ts'
 
 export interface Progress {
   advance(n: number): void
+  /** A step after the candles (the feature rewrite): shown instead of a bar sitting at 100 %. */
+  phase(text: string): void
   done(): void
 }
 
@@ -21,6 +23,7 @@ export function createProgress(opts: {
   const everyMs = opts.everyMs ?? 5_000
   let done = 0
   let lastLog = 0
+  let phased = false
   const started = Date.now()
 
   function draw(): void {
@@ -44,11 +47,20 @@ export function createProgress(opts: {
         opts.logger.info({ symbol: opts.label, done, total: opts.total }, 'backfill progress')
       }
     },
-    done() {
+    phase(text) {
       if (tty) {
-        draw()
-        stream.write('\n')
-      }
+        if (!phased) {
+          draw()
+          stream.write('\n')
+        }
+        stream.write(`\r\x1b[K${opts.label} ${text}`)
+      } else opts.logger.info({ symbol: opts.label, phase: text }, 'backfill progress')
+      phased = true
+    },
+    done() {
+      if (!tty) return
+      if (!phased) draw()
+      stream.write('\n')
     },
   }
 }

@@ -13,6 +13,10 @@ export interface SymbolSnapshot {
 
 export interface HealthSnapshot {
   readonly now: number
+  /** Binance's clock at `now`: lags and staleness are measured on it. */
+  readonly exchangeNow: number
+  /** Binance's clock minus ours, null before the first sample. */
+  readonly exchangeOffsetMs: number | null
   readonly startedAt: number
   readonly candlesProcessed: number
   readonly candlesInDb: number | null
@@ -51,7 +55,7 @@ const iso = (t: number | null): string | null => (t === null ? null : new Date(t
 
 /** The newest closed candle of a minute that opened at t is complete at t + 60 s. */
 function lagSeconds(s: HealthSnapshot, openTime: number | null): number | null {
-  return openTime === null ? null : Math.max(0, Math.round((s.now - (openTime + 60_000)) / 1000))
+  return openTime === null ? null : Math.max(0, Math.round((s.exchangeNow - (openTime + 60_000)) / 1000))
 }
 
 export function healthStatus(
@@ -75,7 +79,8 @@ export function healthStatus(
   if (s.memoryMb > limits.memoryMbDegraded) degraded.push(`memory ${s.memoryMb} MB`)
   if (s.errors24h > limits.errors24hDegraded) degraded.push(`${s.errors24h} errors in 24 h`)
   const stale = s.symbols.filter(
-    (x) => x.lastCandleOpenTime !== null && s.now - (x.lastCandleOpenTime + 60_000) > limits.staleAfterMs,
+    (x) =>
+      x.lastCandleOpenTime !== null && s.exchangeNow - (x.lastCandleOpenTime + 60_000) > limits.staleAfterMs,
   )
   if (stale.length > 0) degraded.push(`stale data: ${stale.map((x) => x.symbol).join(',')}`)
   return { status: degraded.length > 0 ? 'degraded' : 'healthy', reasons: degraded }
@@ -108,6 +113,7 @@ export function healthBody(s: HealthSnapshot, limits: HealthLimits = DEFAULT_HEA
       stream_connections: s.streamConnections.total,
       stream_connections_up: s.streamConnections.connected,
       timescale: s.timescale,
+      exchange_clock_offset_ms: s.exchangeOffsetMs,
     },
     symbols: Object.fromEntries(
       s.symbols.map((x) => [

@@ -18,15 +18,34 @@ export interface LoggerOptions {
 /** Warnings and errors with the same code (and symbol): this many lines a minute, then a count. */
 const REPEATS_PER_MINUTE = 10
 
+/** An error as one line: its type, code and message; the stack only where debugging. */
+function withoutStack(err: unknown): unknown {
+  if (!(err instanceof Error)) return err
+  const code = (err as { code?: unknown }).code
+  const cause = err.cause instanceof Error ? { cause: `${err.cause.name}: ${err.cause.message}` } : {}
+  return { type: err.name, message: err.message, ...(code !== undefined ? { code } : {}), ...cause }
+}
+
 export function createLogger(opts: LoggerOptions): Logger {
   const repeats = new LogRateLimiter(60_000, REPEATS_PER_MINUTE)
+  const stacks = opts.level === 'debug' || opts.level === 'trace'
   const base = {
     level: opts.level,
     hooks: {
       // One line per event, but a flood of the same event (a database away, a REST
       // endpoint failing) becomes ten lines a minute and a count on the next one.
       logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void, level: number) {
-        const first = args[0] as { code?: unknown; symbol?: unknown } | null
+        const first = args[0] as { code?: unknown; symbol?: unknown; err?: unknown } | null
+        // Warnings and below are one line: an error's stack only at debug (errors and fatals keep it).
+        if (
+          !stacks &&
+          level <= 40 &&
+          typeof first === 'object' &&
+          first !== null &&
+          first.err !== undefined
+        ) {
+          args[0] = { ...first, err: withoutStack(first.err) }
+        }
         if (level >= 40 && typeof first === 'object' && first !== null && typeof first.code === 'string') {
           const suppressed = repeats.admit(`${first.code}|${String(first.symbol ?? '')}`, Date.now())
           if (suppressed === null) return

@@ -149,6 +149,11 @@ export function createMetrics() {
       help: 'feature_cache rows written',
       registers: [registry],
     }),
+    exchangeClockOffset: new Gauge({
+      name: 'feeder_exchange_clock_offset_seconds',
+      help: "Binance's clock minus this host's, from the latest sample of the exchange's time",
+      registers: [registry],
+    }),
     timescaleBytes: new Gauge({
       name: 'feeder_timescale_bytes',
       help: 'TimescaleDB storage by table and aggregate: compressed chunks (after compression) and the rest',

@@ -11,8 +11,14 @@ describe('parseCommand', () => {
   })
 
   it('help and version', () => {
-    for (const a of [['--help'], ['-h'], ['help'], ['gaps', '--help']])
-      assert.deepEqual(parseCommand(a, NOW), { name: 'help' })
+    for (const a of [['--help'], ['-h'], ['help']]) assert.deepEqual(parseCommand(a, NOW), { name: 'help' })
+    for (const a of [
+      ['gaps', '--help'],
+      ['help', 'gaps'],
+      ['gaps', '-h'],
+    ])
+      assert.deepEqual(parseCommand(a, NOW), { name: 'help', topic: 'gaps' })
+    assert.throws(() => parseCommand(['help', 'frobnicate'], NOW), /no help for "frobnicate"/)
     assert.deepEqual(parseCommand(['--version'], NOW), { name: 'version' })
   })
 
@@ -48,9 +54,18 @@ describe('parseCommand', () => {
     assert.equal((parseCommand(['simulate', '--speed', '60'], NOW) as { speed: number }).speed, 60)
   })
 
+  it('without --symbol, backfill and gaps take every configured symbol', () => {
+    assert.deepEqual(parseCommand(['backfill'], NOW), {
+      name: 'backfill',
+      symbol: null,
+      from: null,
+      to: null,
+    })
+    assert.equal((parseCommand(['gaps', '--json'], NOW) as { symbol: string | null }).symbol, null)
+  })
+
   const bad: [string[], RegExp][] = [
     [['frobnicate'], /unknown command "frobnicate"/],
-    [['backfill'], /needs --symbol/],
     [['backfill', '--symbol', 'BTC/USDT'], /not a symbol/],
     [['backfill', '--symbol', 'BTCUSDT', '--from', 'yesterday'], /--from: "yesterday" is not a time/],
     [['gaps', '--symbol', 'BTCUSDT', '--from', '2024-02-01', '--to', '2024-01-01'], /--from is after --to/],

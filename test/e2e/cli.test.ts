@@ -15,7 +15,7 @@ describe('data-feeder CLI', () => {
     const h = await runCli(['--help'])
     assert.equal(h.code, 0)
     assert.match(h.stdout, /Usage:/)
-    assert.match(h.stdout, /data-feeder backfill --symbol S/)
+    assert.match(h.stdout, /data-feeder backfill \[--symbol S\]/)
     const v = await runCli(['--version'])
     assert.equal(v.code, 0)
     assert.match(v.stdout, /^data-feeder \d+\.\d+\.\d+\n$/)
@@ -123,6 +123,12 @@ describe('data-feeder CLI', () => {
         (delays[1] as number) > (delays[0] as number) && (delays[2] as number) > (delays[1] as number),
         delays.join(','),
       )
+      // One line says what is wrong and how to try the feeder offline; warnings carry no stack.
+      const unreachable = p.lines.filter((l) => l.code === 'BINANCE_UNREACHABLE')
+      assert.equal(unreachable.length, 1)
+      assert.match(String(unreachable[0]?.msg), /unreachable.*data-feeder simulate/)
+      for (const l of p.lines.filter((x) => x.level === 40))
+        assert.doesNotMatch(JSON.stringify(l), /"stack"/, `a warning with a stack: ${JSON.stringify(l)}`)
       p.child.kill('SIGTERM')
       assert.equal(await p.exited, 0)
       assert.ok(p.lines.some((l) => l.msg === 'stopped'))

@@ -91,6 +91,84 @@ for (const kind of pgTargets()) {
   })
 }
 
+describe('backfill and gaps as a user meets them', () => {
+  it('without --symbol they cover every configured symbol; an unlisted symbol is exit 2 and leaves no record', async (t) => {
+    const sim = await startSimulator({ clock: systemClock })
+    const target = await feederTarget('pglite')
+    t.after(async () => {
+      await sim.close()
+      await target.cleanup()
+    })
+    const env = {
+      ...target.env,
+      BINANCE_REST_URL: sim.httpBase,
+      LOG_LEVEL: 'info',
+      TRADING_SYMBOLS: 'btcusdt,ethusdt',
+      FEATURE_WINDOWS: '5',
+    }
+    const last = floorMinute(Date.now() - 10_000) - MINUTE_MS
+    const range = [
+      '--from',
+      new Date(last - 29 * MINUTE_MS).toISOString(),
+      '--to',
+      new Date(last).toISOString(),
+    ]
+
+    for (const command of ['backfill', 'gaps']) {
+      const unknown = await runCli([command, '--symbol', 'notacoin', ...range], env)
+      assert.equal(unknown.code, 2, unknown.stderr)
+      assert.match(unknown.stderr, /^data-feeder: --symbol NOTACOIN: Binance does not list it\n/)
+      const configured = await runCli([command, ...range], { ...env, TRADING_SYMBOLS: 'btcusdt,notacoin' })
+      assert.equal(configured.code, 2, configured.stderr)
+      assert.match(configured.stderr, /TRADING_SYMBOLS: unknown on Binance: NOTACOIN/)
+    }
+    const all = await runCli(['gaps', ...range, '--json'], env)
+    assert.equal(all.code, 3)
+    const before = JSON.parse(all.stdout) as Report[]
+    assert.deepEqual(
+      before.map((r) => [(r as unknown as { symbol: string }).symbol, r.missing]),
+      [
+        ['BTCUSDT', 30],
+        ['ETHUSDT', 30],
+      ],
+    )
+    const fill = await runCli(['backfill', ...range], env)
+    assert.equal(fill.code, 0, fill.stderr)
+    // Off a terminal, progress is logged: the feature rewrite is a phase of its own.
+    assert.match(fill.stdout, /"phase":"rewriting features \(windows 5\)"/)
+    assert.equal((await runCli(['gaps', ...range], env)).code, 0)
+    const db = await target.open()
+    try {
+      const r = await db.query<{ symbol: string; n: number }>(
+        'SELECT symbol, count(*)::int AS n FROM candles_1m GROUP BY symbol ORDER BY symbol',
+      )
+      assert.deepEqual(r.rows, [
+        { symbol: 'BTCUSDT', n: 30 },
+        { symbol: 'ETHUSDT', n: 30 },
+      ])
+      const records = await db.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM data_quality_logs WHERE symbol = 'NOTACOIN'",
+      )
+      assert.equal(records.rows[0]?.n, 0, 'the refused symbol left no record')
+    } finally {
+      await db.close()
+    }
+  })
+
+  it('each command has help of its own', async () => {
+    const texts = new Set<string>()
+    for (const command of ['run', 'migrate', 'backfill', 'gaps', 'simulate']) {
+      const r = await runCli([command, '--help'])
+      assert.equal(r.code, 0, r.stderr)
+      assert.match(r.stdout, new RegExp(`^Usage: data-feeder ${command === 'run' ? '\\[run\\]' : command}`))
+      texts.add(r.stdout)
+      assert.equal((await runCli(['help', command])).stdout, r.stdout)
+    }
+    assert.equal(texts.size, 5)
+    assert.match((await runCli(['--help'])).stdout, /COMMAND --help/)
+  })
+})
+
 describe('start-up symbol check', () => {
   it('an unknown symbol stops the service with exit 2 and a clear line', async (t) => {
     const sim = await startSimulator({ clock: systemClock })

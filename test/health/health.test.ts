@@ -7,6 +7,9 @@ const NOW = Date.UTC(2024, 0, 1, 12, 0, 30)
 function snap(o: Partial<HealthSnapshot> = {}): HealthSnapshot {
   return {
     now: NOW,
+    // In step with ours unless a test says otherwise.
+    exchangeNow: o.now ?? NOW,
+    exchangeOffsetMs: 0,
     startedAt: NOW - 90_500,
     candlesProcessed: 3,
     candlesInDb: 42,
@@ -31,6 +34,17 @@ function snap(o: Partial<HealthSnapshot> = {}): HealthSnapshot {
 describe('health rules', () => {
   it('healthy when everything is up and fresh', () => {
     assert.deepEqual(healthStatus(snap()), { status: 'healthy', reasons: [] })
+  })
+
+  it("lags and staleness are measured on Binance's clock, not this host's", () => {
+    // This host's clock is 10 minutes fast: the data is fresh all the same.
+    const fast = snap({ now: NOW + 600_000, exchangeNow: NOW, exchangeOffsetMs: -600_000 })
+    assert.equal(healthStatus(fast).status, 'healthy')
+    const body = healthBody(fast)
+    assert.equal(body.symbols.BTCUSDT?.lag_seconds, 30)
+    assert.equal(body.details.exchange_clock_offset_ms, -600_000)
+    // And 10 minutes slow: the data is stale although our clock says otherwise.
+    assert.match(healthStatus(snap({ exchangeNow: NOW + 600_000 })).reasons.join(), /stale data: BTCUSDT/)
   })
 
   it('unhealthy when the database or any stream connection is down', () => {

@@ -62,6 +62,8 @@ export interface RestClientOptions {
   /** BINANCE_REST_URL, the host root: https://api.binance.com or http://127.0.0.1:PORT */
   readonly baseUrl: string
   readonly clock: Clock
+  /** The exchange's clock, for judging which minutes have closed (default: `clock`). */
+  readonly exchangeClock?: Clock
   readonly random?: () => number
   /** Binance's REQUEST_WEIGHT per minute (default 6000); the client uses ≤ safetyFraction of it. */
   readonly weightLimitPerMinute?: number

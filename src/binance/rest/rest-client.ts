@@ -63,6 +63,8 @@ interface Answer {
 export class BinanceRestClient implements RestClient {
   private readonly base: string
   private readonly clock: Clock
+  /** What a minute's being closed is judged by; the budget and retries keep to `clock`. */
+  private readonly exchangeClock: Clock
   private readonly random: () => number
   private readonly budget: WeightBudget
   private readonly timeoutMs: number
@@ -79,6 +81,7 @@ export class BinanceRestClient implements RestClient {
   constructor(opts: RestClientOptions) {
     this.base = restBase(opts.baseUrl)
     this.clock = opts.clock
+    this.exchangeClock = opts.exchangeClock ?? opts.clock
     this.random = opts.random ?? Math.random
     this.timeoutMs = opts.timeoutMs ?? REST_DEFAULTS.timeoutMs
     this.maxRetries = Math.max(0, opts.maxRetries ?? REST_DEFAULTS.maxRetries)
@@ -101,7 +104,7 @@ export class BinanceRestClient implements RestClient {
   async klines(symbol: string, q: KlinesQuery): Promise<KlinePage> {
     const params = klinesParams(symbol, q, this.market.rest.klinesPageLimit)
     const page = await this.call('klines', params, ({ body, receivedAt }) =>
-      parseKlineRows(body, symbol, receivedAt - this.closeGraceMs, { ...q, receivedAt }),
+      parseKlineRows(body, symbol, this.exchangeClock.now() - this.closeGraceMs, { ...q, receivedAt }),
     )
     if (page.rejected.length > 0) this.emit({ type: 'rejected_rows', symbol, rejections: page.rejected })
     return page
@@ -114,7 +117,8 @@ export class BinanceRestClient implements RestClient {
     onPage?: (candles: readonly Candle[]) => Promise<void> | void,
   ): Promise<BackfillResult> {
     // Never ask for minutes that have not closed: the newest closed one opened ≥ 1 min + grace ago.
-    const lastClosed = Math.floor((this.clock.now() - this.closeGraceMs - MINUTE_MS) / MINUTE_MS) * MINUTE_MS
+    const lastClosed =
+      Math.floor((this.exchangeClock.now() - this.closeGraceMs - MINUTE_MS) / MINUTE_MS) * MINUTE_MS
     const pages = { limit: this.market.rest.klinesPageLimit, lastClosed }
     return pageClosedCandles((q) => this.klines(symbol, q), symbol, fromOpenTime, toOpenTime, pages, onPage)
   }
