@@ -90,6 +90,8 @@ export async function startSimProcess(
 export async function startFeeder(
   env: Record<string, string>,
   nodeArgs: string[] = [],
+  /** Sees every /metrics page scraped while waiting (histograms reset at each scrape) and how long it took. */
+  onScrape: (metrics: string, ms: number) => void = () => {},
 ): Promise<Child & { port: number }> {
   const port = await freePort()
   const dataDir = tempDir()
@@ -114,7 +116,10 @@ export async function startFeeder(
   const deadline = Date.now() + 60_000
   for (;;) {
     if (child.exitCode !== null) throw new Error(`feeder exited ${child.exitCode}: ${c.stderr()}`)
-    if ((await scrape(port).catch(() => '')).includes('feeder_ws_frames_received_total{')) break
+    const t0 = performance.now()
+    const page = await scrape(port).catch(() => '')
+    if (page !== '') onScrape(page, performance.now() - t0)
+    if (page.includes('feeder_ws_frames_received_total{')) break
     if (Date.now() > deadline) {
       await c.close()
       throw new Error(`feeder received no frames within 60 s: ${c.stderr()}`)

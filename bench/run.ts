@@ -8,6 +8,7 @@
 
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
+import { runBackfillLagBench } from './backfill-lag.ts'
 import { serverVersion } from './bench-db.ts'
 import { runBulkBench } from './bulk-upsert.ts'
 import { runFeatureRows } from './feature-rows.ts'
@@ -32,6 +33,7 @@ const BENCHES: Record<string, Bench> = {
   symbols: runSymbolsBench,
   bulk: runBulkBench,
   soak: runSoakBench,
+  backfill: runBackfillLagBench,
   timescale: runTimescaleBench,
 }
 /** Too long for the default set. */

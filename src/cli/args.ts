@@ -14,7 +14,7 @@ export class UsageError extends Error {
   }
 }
 
-export const COMMANDS = ['run', 'migrate', 'backfill', 'gaps', 'simulate'] as const
+export const COMMANDS = ['run', 'migrate', 'backfill', 'gaps', 'simulate', 'sql'] as const
 export type CommandName = (typeof COMMANDS)[number]
 
 export type Command =
@@ -43,6 +43,8 @@ export type Command =
       readonly json: boolean
     }
   | { readonly name: 'simulate'; readonly port: number; readonly host: string; readonly speed: number }
+  /** `statement` null: read it from stdin. */
+  | { readonly name: 'sql'; readonly statement: string | null; readonly json: boolean }
 
 const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
 
@@ -136,14 +138,16 @@ export function parseCommand(argv: readonly string[], now: number): Command {
     backfill: ['symbol', 'market', 'from', 'to'],
     gaps: ['symbol', 'market', 'from', 'to', 'json'],
     simulate: ['port', 'host', 'speed'],
+    sql: ['json'],
   }
   let values: Record<string, string | boolean | undefined>
+  let positionals: string[]
   try {
-    ;({ values } = parseArgs({
+    ;({ values, positionals } = parseArgs({
       args: joinRelativeTimes(rest),
       options,
       strict: true,
-      allowPositionals: false,
+      allowPositionals: name === 'sql',
     }))
   } catch (e) {
     throw new UsageError(`${name}: ${(e as Error).message.split('\n')[0]}`)
@@ -177,6 +181,12 @@ export function parseCommand(argv: readonly string[], now: number): Command {
         json: values.json === true,
       }
     }
+    case 'sql':
+      return {
+        name: 'sql',
+        statement: positionals.length > 0 ? positionals.join(' ') : null,
+        json: values.json === true,
+      }
     case 'simulate': {
       const port = str('port') ?? '0'
       if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) {
@@ -204,6 +214,9 @@ Usage:
                                          report missing minutes; exit 0 when none are unexplained, 3 otherwise
   data-feeder simulate [--port N] [--host H] [--speed X]
                                          run the offline Binance-compatible server (WS + REST)
+  data-feeder sql ["STATEMENT"] [--json]
+                                         run one read-only SQL statement (or read it from stdin) and
+                                         print the rows; works while the service runs
   data-feeder --help | --version
   data-feeder COMMAND --help             what one command does
 
@@ -285,5 +298,20 @@ BINANCE_REST_URL=http://127.0.0.1:N.
   --speed X    X simulated minutes per real minute (60: a minute a second); default 1
 
 Runs until SIGTERM or SIGINT. Exit codes: 0 stopped, 2 usage error.
+`,
+  sql: `Usage: data-feeder sql ["STATEMENT"] [--json]
+
+Runs one SQL statement in a read-only transaction (a write is refused) and prints the rows as
+a table, or one JSON object a line with --json; at most 10 000 rows. Without a STATEMENT it is
+read from stdin. With the embedded database the running service answers it through the
+socket DATA_DIR/sql.sock (its writes wait meanwhile); with no service running the command
+opens the database in DATA_DIR itself. With DATABASE_URL it connects to that server.
+
+  --json       one JSON object per row
+
+Example: data-feeder sql "SELECT symbol, count(*) FROM candles_1m GROUP BY symbol"
+
+Exit codes: 0 rows printed, 1 the statement failed (the database's error), 2 usage or
+configuration error (no statement).
 `,
 }
