@@ -64,11 +64,9 @@ export function parseTime(text: string, now: number, flag: string): number {
 }
 
 function marketFlag(v: string | undefined): Market | null {
-  if (v === undefined) return null
-  const m = v.trim().toLowerCase()
-  if (!isMarket(m))
-    throw new UsageError(`--market: "${v.slice(0, 20)}" is not a market (markets: ${MARKETS.join(', ')})`)
-  return m
+  const m = v?.trim().toLowerCase()
+  if (m === undefined || isMarket(m)) return m ?? null
+  throw new UsageError(`--market: "${v?.slice(0, 20)}" is not a market (markets: ${MARKETS.join(', ')})`)
 }
 
 /** A symbol of the market (spot when none is given), or null when the flag is absent. */
@@ -76,11 +74,9 @@ function symbolFlag(v: string | undefined, given: Market | null): string | null 
   if (v === undefined) return null
   const market = given ?? 'spot'
   const s = v.trim().toUpperCase()
-  const { symbolPattern, exampleSymbol } = MARKET_MODULES[market]
-  if (!symbolPattern.test(s))
-    throw new UsageError(
-      `--symbol: "${v.slice(0, 40)}" is not a symbol of ${market} (example: --market ${market} --symbol ${exampleSymbol.replace(/^\w+:/, '').toUpperCase()})`,
-    )
+  const example = MARKET_MODULES[market].exampleSymbol.replace(/^\w+:/, '').toUpperCase()
+  if (!MARKET_MODULES[market].symbolPattern.test(s))
+    throw new UsageError(`--symbol: "${v.slice(0, 40)}" is not a symbol of ${market} (example: ${example})`)
   return s
 }
 
@@ -220,8 +216,7 @@ Usage:
   data-feeder --help | --version
   data-feeder COMMAND --help             what one command does
 
-Markets M: spot, usdm (USD-M futures), coinm (COIN-M futures); with --symbol the default is spot,
-without it every configured symbol (of M, when given).
+Markets M: spot, usdm, coinm (futures); with --symbol the default is spot, without it all (of M).
 Times T: ISO-8601 (2024-01-01, 2024-01-01T12:00Z) or relative (-6h, -30d).
 Configuration comes from the environment or a .env file; see docs/OPERATIONS.md.
 Exit codes: 0 ok, 1 fatal error, 2 configuration or usage error, 3 gaps found.
@@ -260,8 +255,7 @@ Idempotent and resumable: only missing minutes are fetched, each page is committ
 arrives. Shows a progress bar on a terminal, progress lines otherwise.
 
   --symbol S   one symbol (e.g. BTCUSDT); default: TRADING_SYMBOLS
-  --market M   spot, usdm (USD-M futures) or coinm (COIN-M futures): the symbol's market
-               (default spot), or without --symbol the configured symbols of that market only
+  --market M   spot, usdm or coinm: the symbol's market (spot), else all its configured symbols
   --from T     first minute; --to T  last minute
 
 ${TIMES}
@@ -275,8 +269,7 @@ Reports the missing minutes of the range in the database, for one symbol or (wit
 --symbol) every configured one, marking those Binance confirmed it has no data for.
 
   --symbol S   one symbol (e.g. BTCUSDT); default: TRADING_SYMBOLS
-  --market M   spot, usdm (USD-M futures) or coinm (COIN-M futures): the symbol's market
-               (default spot), or without --symbol the configured symbols of that market only
+  --market M   spot, usdm or coinm: the symbol's market (spot), else all its configured symbols
   --from T     first minute; --to T  last minute
   --json       machine-readable: one report object (an array of them without --symbol)
 
@@ -289,8 +282,7 @@ Exit codes: 0 no unexplained missing minute, 3 some are missing, 1 fatal error,
 
 Runs the offline Binance-compatible server: the WebSocket streams (/ws, /stream) and the REST
 endpoints the feeder uses (/api/v3/klines, exchangeInfo, time, ping), with Binance's limits
-and error answers; USD-M (/fapi, streams under /usdm: /market, /public) and COIN-M (/dapi,
-streams under /coinm) on the same port. Point the feeder at it with BINANCE_STREAM_URL=ws://127.0.0.1:N/ws and
+and error answers; USD-M (/fapi, /usdm) and COIN-M (/dapi, /coinm) on the same port. Point the feeder at it with BINANCE_STREAM_URL=ws://127.0.0.1:N/ws and
 BINANCE_REST_URL=http://127.0.0.1:N.
 
   --port N     default 0 (any free port, printed at start)
