@@ -20,7 +20,7 @@
  */
 
 import type { TimerHandle } from '../core/clock.ts'
-import { delayFor, schedule } from '../core/retry.ts'
+import { clockSleep, delayFor, schedule } from '../core/retry.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import { type FeatureRow, featureKey } from '../features/feature-row.ts'
 import { backoffMs, writeWithRetries } from '../store/batch-retry.ts'
@@ -204,7 +204,7 @@ class IntervalFeatureWriter extends TypedEmitter<FeatureWriterEvents> implements
         }
       },
       delayFor: (attempt) => backoffMs(attempt, this.opts),
-      sleep: (ms) => new Promise<void>((resolve) => this.opts.clock.setTimeout(resolve, ms)),
+      sleep: (ms) => clockSleep(this.opts.clock, ms).done,
       written: (rows, attempts, changed) => {
         this.inFlight -= rows.length
         pass.wrote = true

@@ -13,7 +13,7 @@ import type { RestClient } from '../binance/rest/rest-api.ts'
 import { isRestError } from '../binance/rest/rest-errors.ts'
 import type { Clock, TimerHandle } from '../core/clock.ts'
 import { floorMinute, type MinuteRange, minutesIn, totalMinutes } from '../core/minute-ranges.ts'
-import type { Candle } from '../core/records.ts'
+import type { Candle, Market } from '../core/records.ts'
 import { MINUTE_MS } from '../core/records.ts'
 import { delayFor, SCHEDULES } from '../core/retry.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
@@ -27,7 +27,7 @@ export interface BackfillRunnerOptions {
   readonly db: Queryable
   readonly rest: Pick<RestClient, 'closedCandlesBetween'>
   readonly clock: Clock
-  readonly market: 'spot'
+  readonly market: Market
   /** Commits candles; resolves once they are in the database. */
   readonly write: (candles: readonly Candle[]) => Promise<void>
   /** A minute still missing this long after its close is declared unfillable. */
