@@ -3,9 +3,12 @@
  * per symbol and minute, 29 forming klines (x=false, every 2 s), the closed
  * kline (x=true) and 60 bookTickers (every 1 s), interleaved in time order,
  * each in the combined-stream wrapper the feed's `/stream?streams=` URLs get.
+ * The futures mix (USD-M) has klines every 250 ms (239 forming a minute),
+ * bookTickers with `e`/`E`/`T`, and prices at the contract's precision.
  */
-import { bookEvent, frame, klineEvent } from '../src/simulator/frames.ts'
+import { bookEvent, frame, futuresBookEvent, klineEvent } from '../src/simulator/frames.ts'
 import { bookAt, formingKline, MINUTE, simulatedKline } from '../src/simulator/market.ts'
+import { simKey } from '../src/simulator/profile.ts'
 import { universe } from './proc.ts'
 
 export interface FrameMix {
@@ -15,7 +18,7 @@ export interface FrameMix {
   readonly closed: number
 }
 
-/** Minutes `from`, `from+1m`, … for `symbols` symbols. */
+/** Minutes `from`, `from+1m`, … for `symbols` symbols of a spot-shaped market. */
 export function frameMix(symbolCount: number, minutes: number, from = Date.UTC(2024, 0, 1)): FrameMix {
   const symbols = universe(symbolCount)
   const frames: string[] = []
@@ -35,6 +38,37 @@ export function frameMix(symbolCount: number, minutes: number, from = Date.UTC(2
     }
     for (const symbol of symbols) {
       const k = simulatedKline(symbol, open)
+      frames.push(frame(`${symbol.toLowerCase()}@kline_1m`, klineEvent(k, true, open + MINUTE + 300), true))
+      closed++
+    }
+  }
+  let bytes = 0
+  for (const f of frames) bytes += f.length
+  return { symbols, frames, bytes, closed }
+}
+
+/** The USD-M mix: per symbol and minute, a book each second and a kline every 250 ms. */
+export function futuresFrameMix(symbolCount: number, minutes: number, from = Date.UTC(2024, 0, 1)): FrameMix {
+  const symbols = universe(symbolCount)
+  const frames: string[] = []
+  let closed = 0
+  for (let m = 0; m < minutes; m++) {
+    const open = from + m * MINUTE
+    for (let q = 1; q < 240; q++) {
+      const t = open + q * 250
+      for (const symbol of symbols) {
+        const key = simKey('usdm', symbol)
+        const lower = symbol.toLowerCase()
+        if (q % 4 === 0) {
+          const b = bookAt(key, t, 300)
+          frames.push(frame(`${lower}@bookTicker`, futuresBookEvent(symbol, b, t), true))
+        }
+        const k = formingKline(key, open, q * 250)
+        if (k !== null) frames.push(frame(`${lower}@kline_1m`, klineEvent(k, false, t), true))
+      }
+    }
+    for (const symbol of symbols) {
+      const k = simulatedKline(simKey('usdm', symbol), open)
       frames.push(frame(`${symbol.toLowerCase()}@kline_1m`, klineEvent(k, true, open + MINUTE + 300), true))
       closed++
     }

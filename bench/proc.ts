@@ -62,7 +62,7 @@ function wrap(child: ChildProcess): Child {
 /** Starts bench/sim-proc.ts; resolves once it listens. */
 export async function startSimProcess(
   args: Record<string, number>,
-): Promise<Child & { wsBase: string; httpBase: string }> {
+): Promise<Child & { wsBase: string; httpBase: string; usdmBase: string }> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', resolve(REPO, 'bench/sim-proc.ts'), JSON.stringify(args)],
@@ -78,8 +78,12 @@ export async function startSimProcess(
     })
     child.once('exit', (code) => rej(new Error(`simulator exited ${code}: ${c.stderr()}`)))
   })
-  const { wsBase, httpBase } = JSON.parse(line) as { wsBase: string; httpBase: string }
-  return { ...c, wsBase, httpBase }
+  const { wsBase, httpBase, usdmBase } = JSON.parse(line) as {
+    wsBase: string
+    httpBase: string
+    usdmBase: string
+  }
+  return { ...c, wsBase, httpBase, usdmBase }
 }
 
 /** Spawns `data-feeder run` (the real CLI) with only the given environment. */

@@ -6,17 +6,15 @@
  * and metrics in report-*.ts.
  */
 import { ExchangeClock } from '../core/exchange-clock.ts'
-import { SPOT } from '../markets/spot.ts'
 import { createMetrics } from '../observability/metrics.ts'
 import type { App, AppDeps } from './app-api.ts'
 import { startCancelled } from './db-supervisor.ts'
 import { ExchangeTime } from './exchange-time.ts'
 import { type AppView, createHttpRoutes, snapshot } from './http-routes.ts'
-import { LiveRoute } from './live-route.ts'
+import { MarketLane } from './market-lane.ts'
 import { QualityRecorder } from './quality-recorder.ts'
-import { ErrorWindow, rejectionReporter, type WiringContext } from './reporting.ts'
+import { ErrorWindow, type WiringContext } from './reporting.ts'
 import { appSteps, noParts, type Step } from './steps.ts'
-import { SymbolWatch } from './symbol-watch.ts'
 import { describeTimescale } from './timescale.ts'
 
 export type { App, AppDeps } from './app-api.ts'
@@ -45,17 +43,35 @@ export function createApp(deps: AppDeps): App {
     },
   }
   const exchange = new ExchangeClock(clock)
-  const exchangeTime = new ExchangeTime({ rest: () => p.rest, local: clock, exchange, logger, metrics })
-  const live = new LiveRoute({
-    config,
-    clock,
-    exchangeClock: exchange,
+  // One lane per market with symbols: its own feed, REST host and budget, features and gap repair.
+  const lanes = config.markets.map(
+    (market) =>
+      new MarketLane({
+        config,
+        market,
+        clock,
+        exchange,
+        logger,
+        ctx,
+        ...random,
+        ...(deps.streamTuning ? { streamTuning: deps.streamTuning } : {}),
+        ...(deps.gapCheckEveryMs !== undefined ? { gapCheckEveryMs: deps.gapCheckEveryMs } : {}),
+      }),
+  )
+  const sum = (f: (l: MarketLane) => number) => lanes.reduce((n, l) => n + f(l), 0)
+  const newest = (f: (l: MarketLane) => number | null) =>
+    lanes.reduce<number | null>((t, l) => {
+      const x = f(l)
+      return x !== null && (t === null || x > t) ? x : t
+    }, null)
+  const pendingBackfills = () => sum((l) => l.gaps?.pendingBackfills() ?? 0)
+  // Binance's time, read from the first market's host (spot when configured): one exchange, one clock.
+  const exchangeTime = new ExchangeTime({
+    rest: () => lanes[0]?.rest ?? null,
+    local: clock,
+    exchange,
     logger,
     metrics,
-    ...random,
-    ...(deps.streamTuning ? { streamTuning: deps.streamTuning } : {}),
-    rejected: rejectionReporter(ctx),
-    market: SPOT,
   })
   const view: AppView = {
     clock,
@@ -63,36 +79,24 @@ export function createApp(deps: AppDeps): App {
     exchangeOffsetMs: () => exchangeTime.offsetMs(),
     metrics,
     startedAt,
-    symbols: config.symbols,
-    perSymbol: live.perSymbol,
-    candlesProcessed: () => live.candlesProcessed,
-    lastCandle: () => live.lastCandle,
-    feed: () => live.feed,
+    lanes,
+    candlesProcessed: () => sum((l) => l.live.candlesProcessed),
+    lastCandle: () => newest((l) => l.live.lastCandle),
     reachableDb: () => (p.supervisor?.connected ? p.db : null),
     databaseConnected: () => p.supervisor?.connected ?? false,
     candlesInDb: async () => (await p.supervisor?.candles()) ?? null,
     dbPoolSize: () => p.db?.poolSize() ?? 0,
-    pendingBackfills: () => p.gaps?.pendingBackfills() ?? 0,
-    gapCheckLast: () => p.gaps?.gapCheckLast() ?? null,
+    pendingBackfills,
+    gapCheckLast: () => newest((l) => l.gaps?.gapCheckLast() ?? null),
     errors24h: () => errors.count(),
-    bufferSize: () => live.bufferSize(),
+    bufferSize: () => p.output?.bufferSize ?? 0,
     spoolBytes: () => p.output?.spool.bytes ?? 0,
     spoolHeldCandles: () => p.output?.sink.heldCandles ?? 0,
-    featuresWarmedUp: () => p.features?.warmedUp() ?? false,
+    featuresWarmedUp: () => lanes.every((l) => l.features?.warmedUp() ?? false),
     timescale: () => (p.timescale === null ? null : describeTimescale(p.timescale)),
   }
   const httpRoutes = createHttpRoutes(view)
-  const symbols = new SymbolWatch({ config, clock, logger, ...random, rest: () => p.rest })
-  const steps = appSteps(deps, p, {
-    ctx,
-    live,
-    quality,
-    httpRoutes,
-    symbols,
-    cancel: cancel.signal,
-    exchange,
-    exchangeTime,
-  })
+  const steps = appSteps(deps, p, { ctx, lanes, quality, httpRoutes, cancel: cancel.signal, exchangeTime })
   const started: Step[] = []
 
   return {
@@ -103,7 +107,7 @@ export function createApp(deps: AppDeps): App {
     get db() {
       return stopping === null ? p.db : null
     },
-    pendingBackfills: () => p.gaps?.pendingBackfills() ?? 0,
+    pendingBackfills,
     snapshot: () => snapshot(view),
     start() {
       starting ??= (async () => {

@@ -4,7 +4,6 @@
  * /metrics). The rules for healthy and ready live in health/health.ts.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import type { BinanceFeed } from '../binance/ws/feed.ts'
 import type { Clock } from '../core/clock.ts'
 import { type HealthSnapshot, healthBody, readiness } from '../health/health.ts'
 import { json, type Route } from '../http/server.ts'
@@ -12,7 +11,7 @@ import { statusData } from '../http/status-data.ts'
 import { renderStatusPage } from '../http/status-page.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import type { Queryable } from '../store/db.ts'
-import type { SymbolStats } from './live-route.ts'
+import { type MarketLane, symbolKey } from './market-lane.ts'
 
 /** What the routes read from the running app; every getter answers for "not started yet" too. */
 export interface AppView {
@@ -22,11 +21,10 @@ export interface AppView {
   exchangeOffsetMs(): number | null
   readonly metrics: Metrics
   readonly startedAt: number
-  readonly symbols: readonly string[]
-  readonly perSymbol: ReadonlyMap<string, SymbolStats>
+  /** One per market with symbols: its feed and per-symbol stats. */
+  readonly lanes: readonly MarketLane[]
   candlesProcessed(): number
   lastCandle(): number | null
-  feed(): BinanceFeed | null
   /** The database when it answers, for /status.json. */
   reachableDb(): Queryable | null
   databaseConnected(): boolean
@@ -42,8 +40,13 @@ export interface AppView {
   timescale(): string | null
 }
 
+/** Every stream connection of every market. */
+function connections(v: AppView) {
+  return v.lanes.flatMap((l) => (l.live.feed?.status() ?? []).map((c) => ({ market: l.module.id, ...c })))
+}
+
 export async function snapshot(v: AppView): Promise<HealthSnapshot> {
-  const status = v.feed()?.status() ?? []
+  const status = connections(v)
   const now = v.clock.now()
   return {
     now,
@@ -65,11 +68,14 @@ export async function snapshot(v: AppView): Promise<HealthSnapshot> {
     featuresWarmedUp: v.featuresWarmedUp(),
     gapCheckLast: v.gapCheckLast(),
     timescale: v.timescale(),
-    symbols: [...v.perSymbol].map(([symbol, s]) => ({
-      symbol,
-      lastCandleOpenTime: s.last,
-      candlesProcessed: s.processed,
-    })),
+    symbols: v.lanes.flatMap((l) =>
+      [...l.live.perSymbol].map(([symbol, s]) => ({
+        symbol,
+        market: l.module.id,
+        lastCandleOpenTime: s.last,
+        candlesProcessed: s.processed,
+      })),
+    ),
   }
 }
 
@@ -88,14 +94,17 @@ export function createHttpRoutes(v: AppView): HttpRoutes {
   function refreshGauges(): void {
     const now = clock.now()
     metrics.connectionAge.reset()
-    for (const c of v.feed()?.status() ?? []) {
+    for (const c of connections(v)) {
       if (c.connected && c.openedAt !== null)
-        metrics.connectionAge.set({ connection: c.id }, (now - c.openedAt) / 1000)
+        metrics.connectionAge.set({ market: c.market, connection: c.id }, (now - c.openedAt) / 1000)
     }
     const exchangeNow = v.exchangeClock.now()
-    for (const [symbol, s] of v.perSymbol) {
-      if (s.last !== null)
-        metrics.lastCandleAge.set({ symbol }, Math.max(0, (exchangeNow - (s.last + 60_000)) / 1000))
+    for (const l of v.lanes) {
+      const market = l.module.id
+      for (const [symbol, s] of l.live.perSymbol) {
+        if (s.last !== null)
+          metrics.lastCandleAge.set({ market, symbol }, Math.max(0, (exchangeNow - (s.last + 60_000)) / 1000))
+      }
     }
     metrics.eventLoopLag.set(loopDelay.percentile(99) / 1e9)
     loopDelay.reset()
@@ -115,7 +124,7 @@ export function createHttpRoutes(v: AppView): HttpRoutes {
           await statusData(v.reachableDb(), {
             now: clock.now(),
             health: healthBody(await snapshot(v)),
-            symbols: v.symbols,
+            symbols: v.lanes.flatMap((l) => l.config.symbols.map((s) => symbolKey(l.module.id, s))),
           }),
         ),
     ],

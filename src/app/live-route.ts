@@ -12,7 +12,7 @@
  */
 import { type BinanceFeed, type ConnectionTuning, createBinanceFeed } from '../binance/ws/feed.ts'
 import { CandleAssembler } from '../candles/candle-assembler.ts'
-import type { Config } from '../config/config.ts'
+import type { MarketConfig } from '../config/config.ts'
 import type { Clock } from '../core/clock.ts'
 import type { Candle, StreamEvent } from '../core/records.ts'
 import type { FeatureEngine } from '../feature-store/feature-engine.ts'
@@ -28,7 +28,8 @@ export interface SymbolStats {
 }
 
 export interface LiveRouteDeps {
-  readonly config: Config
+  /** The market's symbols and stream host. */
+  readonly config: MarketConfig
   readonly clock: Clock
   /** The exchange's clock: what a closed frame is judged by ("future"). */
   readonly exchangeClock: Clock
@@ -57,10 +58,12 @@ export class LiveRoute {
   feed: BinanceFeed | null = null
   private readonly assembler: CandleAssembler
   private readonly deps: LiveRouteDeps
+  private readonly label: { readonly market: string }
 
   constructor(deps: LiveRouteDeps) {
     this.deps = deps
     this.assembler = new CandleAssembler(deps.config.symbols, deps.market.id)
+    this.label = { market: deps.market.id }
     this.perSymbol = new Map(deps.config.symbols.map((s) => [s, { last: null, processed: 0 }]))
   }
 
@@ -73,7 +76,8 @@ export class LiveRoute {
       market,
       clock,
       ...(random ? { random } : {}),
-      ...(streamTuning ? { connection: streamTuning } : {}),
+      // The market's message limit paces our frames; tests may shorten the rest.
+      connection: { pacer: market.stream.pacer, ...streamTuning },
       onEvent: (event) => this.onEvent(event),
     })
     this.feed.on('invalid', (info) => this.deps.rejected(info.reason, info.detail, null))
@@ -82,11 +86,11 @@ export class LiveRoute {
 
   onEvent(event: StreamEvent): void {
     const { metrics, exchangeClock } = this.deps
-    metrics.framesReceived.inc({ type: event.type })
+    metrics.framesReceived.inc({ market: this.label.market, type: event.type })
     const r = this.assembler.accept(event, exchangeClock.now())
     if (r.kind === 'candle') {
       const c = r.candle
-      metrics.candlesClosed.inc()
+      metrics.candlesClosed.inc(this.label)
       this.candlesProcessed++
       const s = this.perSymbol.get(c.symbol)
       if (s) s.processed++

@@ -97,8 +97,8 @@ export function wireSink(sink: DurableSink, ctx: WiringContext): void {
     )
   })
   sink.on('rejected', (e) => {
-    metrics.invalidFrames.inc({ reason: 'db_rejected' }, e.candles.length)
     const first = e.candles[0]
+    metrics.invalidFrames.inc({ market: first?.market ?? 'spot', reason: 'db_rejected' }, e.candles.length)
     logger.error(
       {
         code: 'DB_REJECTED_ROWS',
@@ -110,7 +110,7 @@ export function wireSink(sink: DurableSink, ctx: WiringContext): void {
     )
     ctx.quality({
       eventType: 'db_write_failed',
-      market: 'spot',
+      market: first?.market ?? 'spot',
       symbol: first?.symbol ?? null,
       source: 'ws',
       errorMessage: String((e.error as { code?: string } | null)?.code ?? 'rejected'),

@@ -7,15 +7,15 @@ import type { BinanceFeed } from '../binance/ws/feed.ts'
 import { formatRange } from '../core/minute-ranges.ts'
 import type { GapService } from '../gaps/gap-service.ts'
 import type { WebhookEvent } from '../gaps/gap-webhook.ts'
-import type { WiringContext } from './reporting.ts'
+import type { MarketContext, WiringContext } from './reporting.ts'
 
-export function wireFeed(f: BinanceFeed, ctx: WiringContext, gaps: GapService | null): void {
-  const { metrics, logger } = ctx
+export function wireFeed(f: BinanceFeed, ctx: MarketContext, gaps: GapService | null): void {
+  const { metrics, logger, market } = ctx
   const openCount = () => f.status().filter((c) => c.connected).length
   f.on('connected', (info) => {
-    metrics.connectionsOpen.set(openCount())
+    metrics.connectionsOpen.set({ market }, openCount())
     logger.info(
-      { connection: info.connectionId, streams: info.streams, rotation: info.rotation },
+      { market, connection: info.connectionId, streams: info.streams, rotation: info.rotation },
       'stream connected',
     )
   })
@@ -38,10 +38,11 @@ export function wireFeed(f: BinanceFeed, ctx: WiringContext, gaps: GapService | 
   })
   f.on('rotating', (e) => logger.info({ connection: e.connectionId, reason: e.reason }, 'stream rotating'))
   f.on('reconnecting', (info) => {
-    metrics.reconnects.inc({ reason: info.reason })
+    metrics.reconnects.inc({ market, reason: info.reason })
     logger.warn(
       {
         code: 'STREAM_RECONNECT',
+        market,
         connection: info.connectionId,
         attempt: info.attempt,
         delay_ms: info.delayMs,
@@ -51,14 +52,14 @@ export function wireFeed(f: BinanceFeed, ctx: WiringContext, gaps: GapService | 
     )
   })
   f.on('disconnected', (info) => {
-    metrics.connectionsOpen.set(openCount())
+    metrics.connectionsOpen.set({ market }, openCount())
     logger.warn(
-      { code: 'STREAM_DISCONNECTED', connection: info.connectionId, reason: info.reason },
+      { code: 'STREAM_DISCONNECTED', market, connection: info.connectionId, reason: info.reason },
       'stream disconnected',
     )
     ctx.quality({
       eventType: 'ws_disconnected',
-      market: 'spot',
+      market,
       symbol: null,
       source: 'ws',
       errorMessage: info.reason,
@@ -72,7 +73,7 @@ export function wireFeed(f: BinanceFeed, ctx: WiringContext, gaps: GapService | 
     const from = window?.from ?? window?.to ?? null
     ctx.quality({
       eventType: 'ws_reconnected',
-      market: 'spot',
+      market,
       symbol: null,
       source: 'ws',
       errorMessage: null,
@@ -87,14 +88,15 @@ export function wireFeed(f: BinanceFeed, ctx: WiringContext, gaps: GapService | 
   })
 }
 
-export function wireGaps(g: GapService, ctx: WiringContext): void {
-  const { metrics, logger } = ctx
+export function wireGaps(g: GapService, ctx: MarketContext): void {
+  const { metrics, logger, market } = ctx
   g.runner.on('gap_detected', (e) => {
-    metrics.gapsDetected.inc({ cause: e.cause }, e.ranges.length)
+    metrics.gapsDetected.inc({ market, cause: e.cause }, e.ranges.length)
     const level = e.cause === 'initial' ? 'info' : 'warn'
     logger[level](
       {
         code: 'GAP_DETECTED',
+        market,
         symbol: e.symbol,
         cause: e.cause,
         missing: e.missing,
@@ -104,10 +106,11 @@ export function wireGaps(g: GapService, ctx: WiringContext): void {
     )
   })
   g.runner.on('gap_filled', (e) => {
-    metrics.gapsFilled.inc()
+    metrics.gapsFilled.inc({ market })
     logger.info(
       {
         code: 'GAP_FILLED',
+        market,
         symbol: e.symbol,
         cause: e.cause,
         recovered: e.recovered,
@@ -117,9 +120,9 @@ export function wireGaps(g: GapService, ctx: WiringContext): void {
     )
   })
   g.runner.on('gap_unfillable', (e) => {
-    metrics.gapsUnfillable.inc()
+    metrics.gapsUnfillable.inc({ market })
     logger.warn(
-      { code: 'GAP_UNFILLABLE', symbol: e.symbol, missing: e.missing, range: formatRange(e.range) },
+      { code: 'GAP_UNFILLABLE', market, symbol: e.symbol, missing: e.missing, range: formatRange(e.range) },
       'Binance has no data for these minutes; recorded as unfillable',
     )
   })
@@ -128,6 +131,7 @@ export function wireGaps(g: GapService, ctx: WiringContext): void {
     logger.warn(
       {
         code: 'BACKFILL_RETRY',
+        market,
         symbol: e.symbol,
         range: formatRange(e.range),
         retry_in_ms: e.retryInMs,
@@ -138,26 +142,26 @@ export function wireGaps(g: GapService, ctx: WiringContext): void {
   })
 }
 
-export function onRestEvent(ctx: WiringContext): (e: RestEvent) => void {
-  const { metrics, logger } = ctx
+export function onRestEvent(ctx: MarketContext): (e: RestEvent) => void {
+  const { metrics, logger, market } = ctx
   return (e) => {
     switch (e.type) {
       case 'weight':
-        metrics.restWeightUsed.set(e.usedWeight)
+        metrics.restWeightUsed.set({ market }, e.usedWeight)
         break
       case 'rate_limited':
-        metrics.restRateLimited.inc({ status: String(e.status) })
+        metrics.restRateLimited.inc({ market, status: String(e.status) })
         logger.warn(
-          { code: `REST_HTTP_${e.status}`, endpoint: e.endpoint, retry_after_ms: e.retryAfterMs },
-          'Binance REST rate limit: every request paused',
+          { code: `REST_HTTP_${e.status}`, market, endpoint: e.endpoint, retry_after_ms: e.retryAfterMs },
+          `Binance REST rate limit: every ${market} request paused`,
         )
         break
       case 'retry':
         if (e.code === 'BAD_RESPONSE') {
           // A broken page (not JSON, wrong shape, an HTML error page) is bad input like a bad frame.
-          metrics.invalidFrames.inc({ reason: 'rest_response' })
+          metrics.invalidFrames.inc({ market, reason: 'rest_response' })
           logger.warn(
-            { code: 'INVALID_REST_RESPONSE', endpoint: e.endpoint, attempt: e.attempt },
+            { code: 'INVALID_REST_RESPONSE', market, endpoint: e.endpoint, attempt: e.attempt },
             'Binance REST answered with a malformed response; retrying',
           )
           break
@@ -168,14 +172,14 @@ export function onRestEvent(ctx: WiringContext): (e: RestEvent) => void {
         )
         break
       case 'rejected_rows':
-        metrics.invalidFrames.inc({ reason: 'rest_row' }, e.rejections.length)
+        metrics.invalidFrames.inc({ market, reason: 'rest_row' }, e.rejections.length)
         logger.warn(
-          { code: 'INVALID_REST_ROWS', symbol: e.symbol, rejected: e.rejections.slice(0, 5) },
+          { code: 'INVALID_REST_ROWS', market, symbol: e.symbol, rejected: e.rejections.slice(0, 5) },
           'REST rows rejected',
         )
         ctx.quality({
           eventType: 'invalid_message',
-          market: 'spot',
+          market,
           symbol: e.symbol,
           source: 'rest',
           errorMessage: e.rejections[0]

@@ -4,6 +4,7 @@
  * report-stream.ts decide how each is reported, through this context.
  */
 import type { Clock } from '../core/clock.ts'
+import type { Market } from '../core/records.ts'
 import { type Logger, LogRateLimiter } from '../observability/logger.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import type { QualityEvent } from '../store/quality-log.ts'
@@ -17,6 +18,11 @@ export interface WiringContext {
   /** Counts an error for errors_24h. */
   noteError(): void
   setDbConnected(up: boolean): void
+}
+
+/** The context of one market's parts: what they report is labelled with it. */
+export interface MarketContext extends WiringContext {
+  readonly market: Market
 }
 
 const DAY_MS = 86_400_000
@@ -44,18 +50,22 @@ export class ErrorWindow {
  * logged once per kind per minute, and recorded as invalid_message.
  */
 export function rejectionReporter(
-  ctx: WiringContext,
+  ctx: MarketContext,
 ): (reason: string, detail: string, symbol: string | null) => void {
+  const { market } = ctx
   const limiter = new LogRateLimiter()
   return (reason, detail, symbol) => {
-    ctx.metrics.invalidFrames.inc({ reason })
+    ctx.metrics.invalidFrames.inc({ market, reason })
     ctx.noteError()
     const suppressed = limiter.admit(reason, ctx.clock.now())
     if (suppressed === null) return
-    ctx.logger.warn({ code: 'INVALID_MESSAGE', reason, detail, suppressed }, 'rejected a stream message')
+    ctx.logger.warn(
+      { code: 'INVALID_MESSAGE', market, reason, detail, suppressed },
+      'rejected a stream message',
+    )
     ctx.quality({
       eventType: 'invalid_message',
-      market: 'spot',
+      market,
       symbol,
       source: 'ws',
       errorMessage: `${reason}: ${detail}`.slice(0, 500),

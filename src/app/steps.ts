@@ -3,14 +3,8 @@
  * stop closes it. app.ts runs the starts in this order and the stops in
  * reverse, so that the stream stops first and the database last.
  */
-import type { RestClient } from '../binance/rest/rest-api.ts'
-import { createRestClient } from '../binance/rest/rest-client.ts'
-import type { ExchangeClock } from '../core/exchange-clock.ts'
-import type { Candle } from '../core/records.ts'
-import { createFeatureEngine, type FeatureEngine } from '../feature-store/feature-engine.ts'
-import { createGapService, type GapService } from '../gaps/gap-service.ts'
+import type { Candle, Market } from '../core/records.ts'
 import { type HttpServer, startHttpServer } from '../http/server.ts'
-import { SPOT } from '../markets/spot.ts'
 import { writeAll } from '../outputs/output.ts'
 import { PostgresOutput } from '../outputs/postgres-output.ts'
 import type { AggregateRefresher } from '../store/aggregate-refresher.ts'
@@ -20,12 +14,10 @@ import type { AppDeps } from './app-api.ts'
 import { DbSupervisor, openStoreWaiting } from './db-supervisor.ts'
 import type { ExchangeTime } from './exchange-time.ts'
 import type { HttpRoutes } from './http-routes.ts'
-import type { LiveRoute } from './live-route.ts'
+import type { MarketLane } from './market-lane.ts'
 import type { QualityRecorder } from './quality-recorder.ts'
-import { onSpoolEvent, wireFeatures, wireSink, wireWriter } from './report-store.ts'
-import { onRestEvent, onWebhookEvent, wireFeed, wireGaps } from './report-stream.ts'
+import { onSpoolEvent, wireSink, wireWriter } from './report-store.ts'
 import type { WiringContext } from './reporting.ts'
-import type { SymbolWatch } from './symbol-watch.ts'
 import { createRefresher, noteWrites, reportTimescale } from './timescale.ts'
 
 export interface Step {
@@ -37,14 +29,11 @@ export interface Step {
 /** The parts as they open; null before their step ran. */
 export interface AppParts {
   http: HttpServer | null
-  rest: RestClient | null
   db: Db | null
   supervisor: DbSupervisor | null
   timescale: TimescaleStatus | null
   refresher: AggregateRefresher | null
-  features: FeatureEngine | null
   output: PostgresOutput | null
-  gaps: GapService | null
   /** Whether the output's stop delivered or kept everything. */
   flushed: boolean
 }
@@ -52,14 +41,11 @@ export interface AppParts {
 export function noParts(): AppParts {
   return {
     http: null,
-    rest: null,
     db: null,
     supervisor: null,
     timescale: null,
     refresher: null,
-    features: null,
     output: null,
-    gaps: null,
     flushed: true,
   }
 }
@@ -67,31 +53,37 @@ export function noParts(): AppParts {
 /** What the steps share, built by app.ts before any step runs. */
 export interface StepShared {
   readonly ctx: WiringContext
-  readonly live: LiveRoute
+  /** One per market with symbols: its feed, REST host, symbol check, features and gap repair. */
+  readonly lanes: readonly MarketLane[]
   readonly quality: QualityRecorder
   readonly httpRoutes: HttpRoutes
-  readonly symbols: SymbolWatch
   /** Aborted by stop() or cancelStart(): ends a wait for the database. */
   readonly cancel: AbortSignal
-  /** Binance's clock: REST (closed minutes, its budget) and gap repair read it. */
-  readonly exchange: ExchangeClock
+  /** Keeps Binance's clock (each lane's REST, stream and gap repair read it) in step. */
   readonly exchangeTime: ExchangeTime
 }
 
 export function appSteps(deps: AppDeps, p: AppParts, s: StepShared): Step[] {
   const { config, clock, logger } = deps
-  const { ctx, live, quality, httpRoutes, symbols } = s
+  const { ctx, lanes, quality, httpRoutes } = s
   const { metrics } = ctx
   const random = deps.random ? { random: deps.random } : {}
+  const laneOf = (market: Market) => lanes.find((l) => l.module.id === market)
 
   /** Commits backfilled candles; throws when the database refused some, so no gap is misjudged. */
   async function writeBackfill(candles: readonly Candle[]): Promise<void> {
-    for (const c of await writeAll(p.output as PostgresOutput, candles)) live.noteLatest(c)
+    for (const c of await writeAll(p.output as PostgresOutput, candles)) laneOf(c.market)?.live.noteLatest(c)
   }
 
   /** History written out of order (spool replay, gap repair): features and aggregates repair it. */
-  function historyChanged(symbol: string, from: number, to: number, aggregates: boolean): void {
-    void p.features?.onHistoryChanged(symbol, from, to)
+  function historyChanged(
+    market: Market,
+    symbol: string,
+    from: number,
+    to: number,
+    aggregates: boolean,
+  ): void {
+    void laneOf(market)?.features?.onHistoryChanged(symbol, from, to)
     if (aggregates) p.refresher?.note(from, to)
   }
 
@@ -115,19 +107,11 @@ export function appSteps(deps: AppDeps, p: AppParts, s: StepShared): Step[] {
     {
       name: 'binance rest',
       async start() {
-        p.rest = createRestClient({
-          baseUrl: config.restUrl,
-          market: SPOT,
-          clock,
-          exchangeClock: s.exchange,
-          ...random,
-          onEvent: onRestEvent(ctx),
-        })
-        await symbols.checkAtStart()
+        // Each market's host is asked about its own symbols; an unknown one stops the start (exit 2).
+        await Promise.all(lanes.map((l) => l.startRest()))
       },
       stop() {
-        symbols.stop()
-        p.rest?.close()
+        for (const l of lanes) l.stopRest()
       },
     },
     {
@@ -159,7 +143,7 @@ export function appSteps(deps: AppDeps, p: AppParts, s: StepShared): Step[] {
         p.timescale = store.timescale
         reportTimescale(logger, config, store)
         p.refresher = createRefresher(p.db, store.timescale, ctx)
-        // In the background: a first start over a large history must not hold up streaming.
+        // Materialised in the background: a first start over a large history does not hold up streaming.
         void p.refresher?.materialiseAll(config.timescale.retention1m)
         p.supervisor.start()
       },
@@ -172,21 +156,10 @@ export function appSteps(deps: AppDeps, p: AppParts, s: StepShared): Step[] {
     {
       name: 'features',
       async start() {
-        p.features = createFeatureEngine({
-          db: p.db as Db,
-          clock,
-          symbols: config.symbols,
-          windows: config.featureWindows,
-          updateIntervalMs: config.featureUpdateIntervalS * 1000,
-          maxRetries: config.dbMaxRetries,
-          ...random,
-        })
-        wireFeatures(p.features, ctx)
-        live.targets.features = p.features
-        await p.features.warmUp()
+        for (const l of lanes) await l.startFeatures(p.db as Db)
       },
       async stop() {
-        await p.features?.close()
+        await Promise.all(lanes.map((l) => l.features?.close()))
       },
     },
     {
@@ -212,13 +185,13 @@ export function appSteps(deps: AppDeps, p: AppParts, s: StepShared): Step[] {
         noteWrites(o.bulk, p.refresher)
         wireSink(o.sink, ctx)
         // Replayed candles are history the features have not seen (or saw only in memory).
-        o.onHistoryChanged((span) => historyChanged(span.symbol, span.fromOpenTime, span.toOpenTime, true))
+        o.onHistoryChanged((s) => historyChanged(s.market, s.symbol, s.fromOpenTime, s.toOpenTime, true))
         if (o.spool.bytes > 0)
           logger.warn(
             { code: 'SPOOL_PENDING', bytes: o.spool.bytes, candles: o.spool.candles },
             'replaying the spool',
           )
-        live.targets.outputs = [o]
+        for (const l of lanes) l.live.targets.outputs = [o]
         o.start()
       },
       async stop() {
@@ -239,43 +212,23 @@ export function appSteps(deps: AppDeps, p: AppParts, s: StepShared): Step[] {
       name: 'gap repair',
       start() {
         if (!config.backfillEnabled) return
-        p.gaps = createGapService({
-          db: p.db as Db,
-          rest: p.rest as RestClient,
-          clock: s.exchange,
-          symbols: config.symbols,
-          thresholdMs: config.gapDetectionThresholdS * 1000,
-          initialBackfillMinutes: config.initialBackfillMinutes,
-          webhookUrl: config.gapHandlerUrl,
-          write: writeBackfill,
-          onWebhookEvent: onWebhookEvent(ctx),
-          ...random,
-          ...(deps.gapCheckEveryMs !== undefined ? { checkEveryMs: deps.gapCheckEveryMs } : {}),
-        })
-        wireGaps(p.gaps, ctx)
-        p.gaps.runner.on('history_changed', (e) => historyChanged(e.symbol, e.from, e.to, false))
-        live.targets.gaps = p.gaps
+        for (const l of lanes) {
+          const gaps = l.startGaps(p.db as Db, writeBackfill)
+          gaps.runner.on('history_changed', (e) => historyChanged(l.module.id, e.symbol, e.from, e.to, false))
+        }
       },
       stop() {
-        p.gaps?.stop()
+        for (const l of lanes) l.gaps?.stop()
       },
     },
     {
       name: 'stream',
       start() {
-        const feed = live.startFeed()
-        wireFeed(feed, ctx, p.gaps)
-        feed.start()
-        logger.info({ symbols: config.symbols, stream: config.streamUrl }, 'streaming')
-        // The stream is already running: catch-up happens beside it, never before it (nor blocking start).
-        p.gaps
-          ?.start()
-          .catch((err: unknown) =>
-            logger.error({ code: 'CATCH_UP_FAILED', err }, 'start-up catch-up could not be queued'),
-          )
+        // Catch-up runs beside each market's stream, never before it (see MarketLane.startStream).
+        for (const l of lanes) l.startStream()
       },
       async stop() {
-        await live.feed?.stop()
+        await Promise.all(lanes.map((l) => l.live.feed?.stop()))
       },
     },
   ]

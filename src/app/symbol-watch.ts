@@ -7,9 +7,10 @@ import type { RestClient } from '../binance/rest/rest-api.ts'
 import { createRestClient } from '../binance/rest/rest-client.ts'
 import { RestError } from '../binance/rest/rest-errors.ts'
 import { checkSymbols } from '../binance/rest/symbol-check.ts'
-import type { Config } from '../config/config.ts'
+import type { MarketConfig } from '../config/config.ts'
 import { ConfigError } from '../config/config.ts'
 import type { Clock, TimerHandle } from '../core/clock.ts'
+import type { MarketModule } from '../markets/market.ts'
 import type { Logger } from '../observability/logger.ts'
 
 const RECHECK_MS = 5 * 60_000
@@ -18,7 +19,9 @@ export class SymbolWatch {
   private timer: TimerHandle | null = null
   private stopped = false
   private readonly o: {
-    config: Config
+    /** One market's symbols and REST host. */
+    market: MarketConfig
+    module: MarketModule
     clock: Clock
     logger: Logger
     random?: () => number
@@ -32,9 +35,10 @@ export class SymbolWatch {
 
   /** One quick look before anything else (no retries, 5 s): an unknown symbol is a configuration error. */
   async checkAtStart(): Promise<void> {
-    const { config, clock, random } = this.o
+    const { market, module, clock, random } = this.o
     const quick = createRestClient({
-      baseUrl: config.restUrl,
+      baseUrl: market.restUrl,
+      market: module,
       clock,
       ...(random ? { random } : {}),
       maxRetries: 0,
@@ -53,18 +57,21 @@ export class SymbolWatch {
   }
 
   private async verify(api: RestClient, atStart: boolean): Promise<void> {
-    const { config, logger, clock } = this.o
-    const check = await checkSymbols(api, config.symbols)
+    const { market, module, logger, clock } = this.o
+    const check = await checkSymbols(api, market.symbols)
     if (check.kind === 'unknown') {
-      const problem = `unknown on Binance: ${check.symbols.join(', ')}`
+      // Named as configured (usdm:FOOUSDT), with the market that does not list them.
+      const named = check.symbols.map((s) => (module.id === 'spot' ? s : `${module.id}:${s}`))
+      const where = module.id === 'spot' ? 'Binance' : `${module.title} (market ${module.id})`
+      const problem = `unknown on ${where}: ${named.join(', ')}`
       if (atStart)
         throw new ConfigError(
-          config.symbols.length > 1 ? 'TRADING_SYMBOLS' : 'TRADING_SYMBOL',
+          market.market !== 'spot' || market.symbols.length > 1 ? 'TRADING_SYMBOLS' : 'TRADING_SYMBOL',
           problem,
-          'btcusdt',
+          module.exampleSymbol,
         )
       logger.error(
-        { code: 'UNKNOWN_SYMBOL', symbols: check.symbols },
+        { code: 'UNKNOWN_SYMBOL', market: module.id, symbols: check.symbols },
         `symbols ${problem}; they will never receive data`,
       )
     } else if (check.kind === 'unreachable') {
@@ -72,13 +79,18 @@ export class SymbolWatch {
       if (atStart && network) {
         // No network at all (or Binance blocked): say so once, and how to try the feeder without it.
         logger.warn(
-          { code: 'BINANCE_UNREACHABLE', rest: config.restUrl, reason: check.error.message },
-          `Binance is unreachable from here (${config.restUrl}); the feeder keeps trying. No network? Run the built-in simulator: npx data-feeder simulate --port 9443 --speed 60 & and start with BINANCE_STREAM_URL=ws://127.0.0.1:9443/ws BINANCE_REST_URL=http://127.0.0.1:9443 (README: Try it offline)`,
+          {
+            code: 'BINANCE_UNREACHABLE',
+            market: module.id,
+            rest: market.restUrl,
+            reason: check.error.message,
+          },
+          `Binance is unreachable from here (${market.restUrl}); the feeder keeps trying. No network? Run the built-in simulator: npx data-feeder simulate --port 9443 --speed 60 & and start with BINANCE_STREAM_URL=ws://127.0.0.1:9443/ws BINANCE_REST_URL=http://127.0.0.1:9443 (README: Try it offline)`,
         )
       } else {
         logger.warn(
-          { code: 'SYMBOL_CHECK_DEFERRED', err: check.error },
-          'Binance REST unreachable; symbols will be checked later',
+          { code: 'SYMBOL_CHECK_DEFERRED', market: module.id, err: check.error },
+          `${module.title} REST unreachable; symbols will be checked later`,
         )
       }
       this.timer = clock.setTimeout(() => {
@@ -87,8 +99,8 @@ export class SymbolWatch {
       }, RECHECK_MS)
     } else {
       for (const s of check.notTrading)
-        logger.warn({ code: 'SYMBOL_NOT_TRADING', ...s }, 'symbol is not trading')
-      if (!atStart) logger.info({ symbols: config.symbols }, 'symbols verified on Binance')
+        logger.warn({ code: 'SYMBOL_NOT_TRADING', market: module.id, ...s }, 'symbol is not trading')
+      if (!atStart) logger.info({ market: module.id, symbols: market.symbols }, 'symbols verified on Binance')
     }
   }
 }

@@ -3,6 +3,8 @@
  * contract (ISO-8601 or relative like -6h, -30d). Pure; errors are typed.
  */
 import { parseArgs } from 'node:util'
+import { isMarket, MARKETS, type Market } from '../core/records.ts'
+import { MARKET_MODULES } from '../markets/markets.ts'
 
 export class UsageError extends Error {
   readonly code = 'USAGE'
@@ -23,14 +25,18 @@ export type Command =
   | { readonly name: 'migrate' }
   | {
       readonly name: 'backfill'
-      /** null: every configured symbol. */
+      /** null: every configured market (spot unless --symbol names one of another market). */
+      readonly market: Market | null
+      /** null: every configured symbol (of the market, when given). */
       readonly symbol: string | null
       readonly from: number | null
       readonly to: number | null
     }
   | {
       readonly name: 'gaps'
-      /** null: every configured symbol. */
+      /** null: every configured market (spot unless --symbol names one of another market). */
+      readonly market: Market | null
+      /** null: every configured symbol (of the market, when given). */
       readonly symbol: string | null
       readonly from: number | null
       readonly to: number | null
@@ -57,11 +63,20 @@ export function parseTime(text: string, now: number, flag: string): number {
   )
 }
 
-function symbolFlag(v: string | undefined): string | null {
+function marketFlag(v: string | undefined): Market | null {
+  const m = v?.trim().toLowerCase()
+  if (m === undefined || isMarket(m)) return m ?? null
+  throw new UsageError(`--market: "${v?.slice(0, 20)}" is not a market (markets: ${MARKETS.join(', ')})`)
+}
+
+/** A symbol of the market (spot when none is given), or null when the flag is absent. */
+function symbolFlag(v: string | undefined, given: Market | null): string | null {
   if (v === undefined) return null
+  const market = given ?? 'spot'
   const s = v.trim().toUpperCase()
-  if (!/^[A-Z0-9]{2,30}$/.test(s))
-    throw new UsageError(`--symbol: "${v.slice(0, 40)}" is not a symbol (example: BTCUSDT)`)
+  const example = MARKET_MODULES[market].exampleSymbol.replace(/^\w+:/, '').toUpperCase()
+  if (!MARKET_MODULES[market].symbolPattern.test(s))
+    throw new UsageError(`--symbol: "${v.slice(0, 40)}" is not a symbol of ${market} (example: ${example})`)
   return s
 }
 
@@ -105,6 +120,7 @@ export function parseCommand(argv: readonly string[], now: number): Command {
   const options = {
     help: { type: 'boolean', short: 'h' },
     symbol: { type: 'string' },
+    market: { type: 'string' },
     from: { type: 'string' },
     to: { type: 'string' },
     json: { type: 'boolean' },
@@ -115,8 +131,8 @@ export function parseCommand(argv: readonly string[], now: number): Command {
   const allowed: Record<CommandName, readonly string[]> = {
     run: [],
     migrate: [],
-    backfill: ['symbol', 'from', 'to'],
-    gaps: ['symbol', 'from', 'to', 'json'],
+    backfill: ['symbol', 'market', 'from', 'to'],
+    gaps: ['symbol', 'market', 'from', 'to', 'json'],
     simulate: ['port', 'host', 'speed'],
     sql: ['json'],
   }
@@ -142,19 +158,25 @@ export function parseCommand(argv: readonly string[], now: number): Command {
       return { name: 'run' }
     case 'migrate':
       return { name: 'migrate' }
-    case 'backfill':
+    case 'backfill': {
+      const market = marketFlag(str('market'))
       return {
         name: 'backfill',
-        symbol: symbolFlag(str('symbol')),
+        market,
+        symbol: symbolFlag(str('symbol'), market),
         ...range({ from: str('from'), to: str('to') }, now),
       }
-    case 'gaps':
+    }
+    case 'gaps': {
+      const market = marketFlag(str('market'))
       return {
         name: 'gaps',
-        symbol: symbolFlag(str('symbol')),
+        market,
+        symbol: symbolFlag(str('symbol'), market),
         ...range({ from: str('from'), to: str('to') }, now),
         json: values.json === true,
       }
+    }
     case 'sql':
       return {
         name: 'sql',
@@ -182,9 +204,9 @@ export const USAGE = `data-feeder — Binance 1-minute klines and bookTicker int
 Usage:
   data-feeder [run]                      run the service (default)
   data-feeder migrate                    create or update the schema, then exit
-  data-feeder backfill [--symbol S] [--from T] [--to T]
+  data-feeder backfill [--symbol S] [--market M] [--from T] [--to T]
                                          fill every missing closed minute in the range from REST
-  data-feeder gaps [--symbol S] [--from T] [--to T] [--json]
+  data-feeder gaps [--symbol S] [--market M] [--from T] [--to T] [--json]
                                          report missing minutes; exit 0 when none are unexplained, 3 otherwise
   data-feeder simulate [--port N] [--host H] [--speed X]
                                          run the offline Binance-compatible server (WS + REST)
@@ -194,6 +216,7 @@ Usage:
   data-feeder --help | --version
   data-feeder COMMAND --help             what one command does
 
+Markets M: spot, usdm, coinm (futures); with --symbol the default is spot, without it all (of M).
 Times T: ISO-8601 (2024-01-01, 2024-01-01T12:00Z) or relative (-6h, -30d).
 Configuration comes from the environment or a .env file; see docs/OPERATIONS.md.
 Exit codes: 0 ok, 1 fatal error, 2 configuration or usage error, 3 gaps found.
@@ -224,7 +247,7 @@ has it, then exits. Safe to run again and beside a running service.
 Exit codes: 0 schema up to date, 1 a migration failed (MIGRATION_FAILED, with the cause),
 2 configuration error.
 `,
-  backfill: `Usage: data-feeder backfill [--symbol S] [--from T] [--to T]
+  backfill: `Usage: data-feeder backfill [--symbol S] [--market M] [--from T] [--to T]
 
 Fills every missing closed minute in the range from Binance REST, for one symbol or (without
 --symbol) every configured one, then rewrites the feature rows the new minutes touch.
@@ -232,6 +255,7 @@ Idempotent and resumable: only missing minutes are fetched, each page is committ
 arrives. Shows a progress bar on a terminal, progress lines otherwise.
 
   --symbol S   one symbol (e.g. BTCUSDT); default: TRADING_SYMBOLS
+  --market M   spot, usdm or coinm: the symbol's market (spot), else all its configured symbols
   --from T     first minute; --to T  last minute
 
 ${TIMES}
@@ -239,12 +263,13 @@ ${TIMES}
 Exit codes: 0 done (minutes Binance has no data for are reported, not an error), 1 fatal
 error, 2 usage or configuration error (including a symbol Binance does not list).
 `,
-  gaps: `Usage: data-feeder gaps [--symbol S] [--from T] [--to T] [--json]
+  gaps: `Usage: data-feeder gaps [--symbol S] [--market M] [--from T] [--to T] [--json]
 
 Reports the missing minutes of the range in the database, for one symbol or (without
 --symbol) every configured one, marking those Binance confirmed it has no data for.
 
   --symbol S   one symbol (e.g. BTCUSDT); default: TRADING_SYMBOLS
+  --market M   spot, usdm or coinm: the symbol's market (spot), else all its configured symbols
   --from T     first minute; --to T  last minute
   --json       machine-readable: one report object (an array of them without --symbol)
 
@@ -257,7 +282,7 @@ Exit codes: 0 no unexplained missing minute, 3 some are missing, 1 fatal error,
 
 Runs the offline Binance-compatible server: the WebSocket streams (/ws, /stream) and the REST
 endpoints the feeder uses (/api/v3/klines, exchangeInfo, time, ping), with Binance's limits
-and error answers. Point the feeder at it with BINANCE_STREAM_URL=ws://127.0.0.1:N/ws and
+and error answers; USD-M (/fapi, /usdm) and COIN-M (/dapi, /coinm) on the same port. Point the feeder at it with BINANCE_STREAM_URL=ws://127.0.0.1:N/ws and
 BINANCE_REST_URL=http://127.0.0.1:N.
 
   --port N     default 0 (any free port, printed at start)

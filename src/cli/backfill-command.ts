@@ -10,12 +10,10 @@
  */
 import { openStore } from '../app/db-supervisor.ts'
 import type { RestClient } from '../binance/rest/rest-api.ts'
-import { createRestClient } from '../binance/rest/rest-client.ts'
-import { checkSymbols } from '../binance/rest/symbol-check.ts'
-import { type Config, ConfigError } from '../config/config.ts'
+import type { Config } from '../config/config.ts'
 import type { Clock } from '../core/clock.ts'
 import { floorMinute, formatRange, type MinuteRange } from '../core/minute-ranges.ts'
-import { MINUTE_MS } from '../core/records.ts'
+import { type Market, MINUTE_MS } from '../core/records.ts'
 import { rewriteFeatures } from '../feature-store/feature-rewrite.ts'
 import { readSpansWithoutFeatures } from '../feature-store/feature-sql.ts'
 import { createFeatureWriter } from '../feature-store/feature-writer.ts'
@@ -28,8 +26,8 @@ import type { Db } from '../store/db.ts'
 import { StoreError } from '../store/errors.ts'
 import { refreshAggregates } from '../store/timescale-settings.ts'
 import type { Command } from './args.ts'
-import { UsageError } from './args.ts'
 import { createProgress, type Progress } from './progress.ts'
+import { commandTargets, requireListed, restClients, type Target, targetName } from './targets.ts'
 
 type Backfill = Extract<Command, { name: 'backfill' }>
 
@@ -50,22 +48,23 @@ export async function runBackfill(
   clock: Clock,
 ): Promise<number> {
   const { from, to } = commandRange(cmd, config, clock.now())
-  const symbols = cmd.symbol === null ? config.symbols : [cmd.symbol]
+  const targets = commandTargets(cmd, config)
   if (to < from) {
-    logger.info({ symbols }, 'nothing to backfill: the range holds no closed minute')
+    logger.info({ symbols: targets.map(targetName) }, 'nothing to backfill: the range holds no closed minute')
     return 0
   }
-  const rest = createRestClient({ baseUrl: config.restUrl, clock })
+  // Each market's REST host, with its own weight budget.
+  const rests = restClients(targets, config, clock)
   try {
-    // Before anything is opened or recorded: a symbol Binance does not list is a usage error.
-    await requireListed(rest, symbols, cmd.symbol !== null ? 'flag' : 'config', false)
+    // Before anything is opened or recorded: a symbol its market does not list is a usage error.
+    await requireListed(rests, targets, cmd.symbol !== null ? 'flag' : 'config', false)
     const { db, ...schema } = await openStore(config, { materialise: 'later' })
     try {
-      for (const symbol of symbols)
+      for (const t of targets)
         await backfillSymbol(
-          symbol,
+          t,
           { from, to },
-          { db, rest, config, logger, clock },
+          { db, rest: rests.get(t.market) as RestClient, config, logger, clock },
           schema.timescale.state === 'on',
         )
     } finally {
@@ -73,7 +72,7 @@ export async function runBackfill(
     }
     return 0
   } finally {
-    rest.close()
+    for (const r of rests.values()) r.close()
   }
 }
 
@@ -85,16 +84,17 @@ interface BackfillParts {
   readonly clock: Clock
 }
 
-async function backfillSymbol(symbol: string, range: MinuteRange, parts: BackfillParts, timescale: boolean) {
+async function backfillSymbol(target: Target, range: MinuteRange, parts: BackfillParts, timescale: boolean) {
   const { db, rest, config, logger, clock } = parts
+  const { market, symbol } = target
   const { from, to } = range
-  const before = await detectGaps(db, 'spot', symbol, from, to + MINUTE_MS)
+  const before = await detectGaps(db, market, symbol, from, to + MINUTE_MS)
   const total = before.reduce((n, g) => n + g.missing, 0)
   logger.info(
-    { symbol, from: new Date(from).toISOString(), to: new Date(to).toISOString(), missing: total },
+    { market, symbol, from: new Date(from).toISOString(), to: new Date(to).toISOString(), missing: total },
     'backfill starting',
   )
-  const progress = createProgress({ total, logger, label: symbol })
+  const progress = createProgress({ total, logger, label: targetName(target) })
   // The app's writer for batches, as gap repair uses it.
   const writer = createBulkWriter({
     db,
@@ -108,7 +108,7 @@ async function backfillSymbol(symbol: string, range: MinuteRange, parts: Backfil
     db,
     rest,
     clock,
-    market: 'spot',
+    market,
     write: async (candles) => {
       if (candles.length > 0) changed.push(spanOf(candles))
       await writeAll(writer, candles)
@@ -137,8 +137,8 @@ async function backfillSymbol(symbol: string, range: MinuteRange, parts: Backfil
   }
   try {
     // Candles an earlier run committed but stopped before giving features are repaired too.
-    changed.push(...(await readSpansWithoutFeatures(db, 'spot', symbol, config.featureWindows, from, to)))
-    await rewriteFeatureRows(db, clock, config, logger, symbol, changed, progress)
+    changed.push(...(await readSpansWithoutFeatures(db, market, symbol, config.featureWindows, from, to)))
+    await rewriteFeatureRows(db, clock, config, logger, market, symbol, changed, progress)
   } catch (err) {
     // The backfill's own failure is the one to report; what it committed was still repaired if it could be.
     if (error === null) throw err
@@ -146,29 +146,9 @@ async function backfillSymbol(symbol: string, range: MinuteRange, parts: Backfil
   }
   progress.done()
   if (error !== null) throw error
-  const after = await detectGaps(db, 'spot', symbol, from, to + MINUTE_MS)
+  const after = await detectGaps(db, market, symbol, from, to + MINUTE_MS)
   const left = after.reduce((n, g) => n + g.missing, 0)
-  logger.info({ symbol, filled: total - left, still_missing: left }, 'backfill done')
-}
-
-/**
- * Fails (exit 2) when Binance does not list a symbol: a UsageError for --symbol, a
- * ConfigError for TRADING_SYMBOLS. Unreachable: `required` throws the REST error, else
- * the command goes on (the database can be read without Binance).
- */
-export async function requireListed(
-  rest: Pick<RestClient, 'exchangeInfo'>,
-  symbols: readonly string[],
-  from: 'flag' | 'config',
-  required: boolean,
-): Promise<void> {
-  const check = await checkSymbols(rest, symbols)
-  if (check.kind === 'unknown') {
-    const list = check.symbols.join(', ')
-    if (from === 'flag') throw new UsageError(`--symbol ${list}: Binance does not list it`)
-    throw new ConfigError('TRADING_SYMBOLS', `unknown on Binance: ${list}`, 'btcusdt')
-  }
-  if (check.kind === 'unreachable' && required) throw check.error
+  logger.info({ market, symbol, filled: total - left, still_missing: left }, 'backfill done')
 }
 
 function spanOf(candles: readonly { openTime: number }[]): MinuteRange {
@@ -187,6 +167,7 @@ async function rewriteFeatureRows(
   clock: Clock,
   config: Config,
   logger: Logger,
+  market: Market,
   symbol: string,
   changed: readonly MinuteRange[],
   progress: Progress,
@@ -202,7 +183,7 @@ async function rewriteFeatureRows(
     const done = await rewriteFeatures(
       {
         db,
-        market: 'spot',
+        market,
         symbol,
         windows: config.featureWindows,
         write: async (rows) => {

@@ -1,20 +1,20 @@
 /**
- * `data-feeder gaps [--symbol S] [--from T] [--to T] [--json]`: the missing
- * minutes of a range, for one symbol or every configured one, marking those Binance confirmed it has no data for
+ * `data-feeder gaps [--symbol S] [--market M] [--from T] [--to T] [--json]`: the missing
+ * minutes of a range, for one symbol or every configured one (of a market), marking those Binance confirmed it has no data for
  * (recorded as gap_unfillable). Exit 0 when every missing minute is explained,
  * 3 when some are not.
  */
 import { openStore } from '../app/db-supervisor.ts'
-import { createRestClient } from '../binance/rest/rest-client.ts'
 import type { Config } from '../config/config.ts'
 import type { Clock } from '../core/clock.ts'
 import { type MinuteRange, minutesIn, subtractRanges, totalMinutes } from '../core/minute-ranges.ts'
-import { MINUTE_MS } from '../core/records.ts'
+import { type Market, MINUTE_MS } from '../core/records.ts'
 import { detectGaps } from '../store/candle-queries.ts'
 import type { Queryable } from '../store/db.ts'
 import { confirmedEmptyRanges } from '../store/gap-queries.ts'
 import type { Command } from './args.ts'
-import { commandRange, requireListed } from './backfill-command.ts'
+import { commandRange } from './backfill-command.ts'
+import { commandTargets, requireListed, restClients } from './targets.ts'
 
 type Gaps = Extract<Command, { name: 'gaps' }>
 
@@ -46,18 +46,18 @@ export async function runGaps(
   out: NodeJS.WritableStream = process.stdout,
 ): Promise<number> {
   const { from, to } = commandRange(cmd, config, clock.now())
-  const symbols = cmd.symbol === null ? config.symbols : [cmd.symbol]
-  // A symbol Binance does not list is a usage error; Binance unreachable is no reason not to report.
-  const rest = createRestClient({ baseUrl: config.restUrl, clock, maxRetries: 0, timeoutMs: 5_000 })
+  const targets = commandTargets(cmd, config)
+  // A symbol its market does not list is a usage error; Binance unreachable is no reason not to report.
+  const rests = restClients(targets, config, clock, { maxRetries: 0, timeoutMs: 5_000 })
   try {
-    await requireListed(rest, symbols, cmd.symbol !== null ? 'flag' : 'config', false)
+    await requireListed(rests, targets, cmd.symbol !== null ? 'flag' : 'config', false)
   } finally {
-    rest.close()
+    for (const r of rests.values()) r.close()
   }
   const { db } = await openStore(config, { materialise: 'later' })
   const reports: GapReport[] = []
   try {
-    for (const symbol of symbols) reports.push(await report(db, symbol, from, to))
+    for (const t of targets) reports.push(await report(db, t.market, t.symbol, from, to))
   } finally {
     await db.close()
   }
@@ -68,15 +68,21 @@ export async function runGaps(
   return reports.some((r) => r.unexplained > 0) ? 3 : 0
 }
 
-async function report(db: Queryable, symbol: string, from: number, to: number): Promise<GapReport> {
-  const gaps = to < from ? [] : await detectGaps(db, 'spot', symbol, from, to + MINUTE_MS)
+async function report(
+  db: Queryable,
+  market: Market,
+  symbol: string,
+  from: number,
+  to: number,
+): Promise<GapReport> {
+  const gaps = to < from ? [] : await detectGaps(db, market, symbol, from, to + MINUTE_MS)
   const missing = gaps.map((g) => ({ from: g.rangeStart, to: g.rangeEnd }))
-  const confirmed = missing.length === 0 ? [] : await confirmedEmptyRanges(db, 'spot', symbol, from, to)
+  const confirmed = missing.length === 0 ? [] : await confirmedEmptyRanges(db, market, symbol, from, to)
   const ranges = classify(missing, confirmed)
   const iso = (t: number) => new Date(t).toISOString()
   return {
     symbol,
-    market: 'spot',
+    market,
     from: iso(from),
     to: iso(to),
     minutes: Math.max(0, minutesIn({ from, to })),
@@ -93,7 +99,7 @@ async function report(db: Queryable, symbol: string, from: number, to: number): 
 
 function formatReport(r: GapReport): string {
   const lines = [
-    `${r.symbol} ${r.from} … ${r.to}: ${r.minutes} minutes, ${r.missing} missing, ${r.unexplained} unexplained`,
+    `${r.market === 'spot' ? '' : `${r.market}:`}${r.symbol} ${r.from} … ${r.to}: ${r.minutes} minutes, ${r.missing} missing, ${r.unexplained} unexplained`,
   ]
   for (const g of r.ranges) {
     lines.push(

@@ -15,9 +15,13 @@ export async function runSimulate(cmd: Simulate, logger: Logger): Promise<number
     clock,
     log: (line) => logger.info({ component: 'simulator' }, line),
   })
+  const usdm = sim.wsHostOf('usdm')
+  const coinm = sim.wsHostOf('coinm')
   logger.info(
-    { port: sim.port, stream: sim.wsBase, rest: sim.httpBase, speed: cmd.speed },
-    `simulator listening: BINANCE_STREAM_URL=${sim.wsBase} BINANCE_REST_URL=${sim.httpBase}`,
+    { port: sim.port, stream: sim.wsBase, rest: sim.httpBase, usdm, coinm, speed: cmd.speed },
+    `simulator listening: BINANCE_STREAM_URL=${sim.wsBase} BINANCE_REST_URL=${sim.httpBase}` +
+      ` BINANCE_USDM_STREAM_URL=${usdm} BINANCE_USDM_REST_URL=${sim.httpBase}` +
+      ` BINANCE_COINM_STREAM_URL=${coinm} BINANCE_COINM_REST_URL=${sim.httpBase}`,
   )
   await new Promise<void>((resolve) => {
     for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => resolve())

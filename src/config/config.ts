@@ -3,7 +3,11 @@
  * validated, frozen. Nothing else in the code reads process.env.
  */
 import { z } from 'zod'
-import { ALL_UNITS, bool, type Field, int, interval, retention, symbolList, url } from './values.ts'
+import { MARKET_MODULES } from '../markets/markets.ts'
+import { type MarketConfig, type MarketHosts, marketConfigs, SYMBOLS_EXAMPLE, symbolList } from './symbols.ts'
+import { ALL_UNITS, bool, type Field, int, interval, retention, url } from './values.ts'
+
+export type { MarketConfig, SymbolEntry } from './symbols.ts'
 
 export type LogFormat = 'json' | 'pretty'
 export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full'
@@ -41,9 +45,15 @@ export interface TimescaleConfig {
 }
 
 export interface Config {
+  /** Spot's stream and REST base (BINANCE_STREAM_URL, BINANCE_REST_URL). */
   readonly streamUrl: string
   readonly restUrl: string
-  readonly symbols: readonly string[] // uppercase, de-duplicated
+  /** The spot symbols (entries without a market prefix), uppercase, de-duplicated. */
+  readonly symbols: readonly string[]
+  /** Every market with at least one configured symbol, spot first. */
+  readonly markets: readonly MarketConfig[]
+  /** Every market's stream and REST host (configured or default), for the commands. */
+  readonly hosts: MarketHosts
   readonly database: DatabaseConfig
   readonly dataDir: string
   readonly batchMaxCandles: number
@@ -87,7 +97,11 @@ const FIELDS = {
   BINANCE_STREAM_URL: { schema: url(['ws:', 'wss:']), example: 'wss://stream.binance.com:9443/ws' },
   BINANCE_REST_URL: { schema: url(['http:', 'https:']), example: 'https://api.binance.com' },
   TRADING_SYMBOL: { schema: symbolList, example: 'btcusdt' },
-  TRADING_SYMBOLS: { schema: symbolList, example: 'btcusdt,ethusdt' },
+  TRADING_SYMBOLS: { schema: symbolList, example: SYMBOLS_EXAMPLE },
+  BINANCE_USDM_STREAM_URL: { schema: url(['ws:', 'wss:']), example: 'wss://fstream.binance.com' },
+  BINANCE_USDM_REST_URL: { schema: url(['http:', 'https:']), example: 'https://fapi.binance.com' },
+  BINANCE_COINM_STREAM_URL: { schema: url(['ws:', 'wss:']), example: 'wss://dstream.binance.com' },
+  BINANCE_COINM_REST_URL: { schema: url(['http:', 'https:']), example: 'https://dapi.binance.com' },
   DATABASE_URL: {
     schema: url(['postgres:', 'postgresql:']),
     example: 'postgres://feeder:secret@db:5432/market',
@@ -226,11 +240,23 @@ export function loadConfig(env: Env, ctx: ConfigContext = {}): Config {
   } else {
     database = { kind: 'pglite', dataDir }
   }
-  const symbols = read(env, 'TRADING_SYMBOLS') ?? readOr(env, 'TRADING_SYMBOL', ['BTCUSDT'])
+  const entries =
+    read(env, 'TRADING_SYMBOLS') ?? readOr(env, 'TRADING_SYMBOL', [{ market: 'spot', symbol: 'BTCUSDT' }])
+  // Each market's host roots: its variables (named by its module), else its module's defaults.
+  const host = (m: keyof MarketHosts) => {
+    const { env: names, stream, rest } = MARKET_MODULES[m]
+    return {
+      streamUrl: readOr(env, names.streamUrl as Name, stream.defaultUrl) as string,
+      restUrl: readOr(env, names.restUrl as Name, rest.defaultUrl) as string,
+    }
+  }
+  const hosts: MarketHosts = { spot: host('spot'), usdm: host('usdm'), coinm: host('coinm') }
   const config: Config = {
-    streamUrl: readOr(env, 'BINANCE_STREAM_URL', 'wss://stream.binance.com:9443/ws'),
-    restUrl: readOr(env, 'BINANCE_REST_URL', 'https://api.binance.com'),
-    symbols,
+    streamUrl: hosts.spot.streamUrl,
+    restUrl: hosts.spot.restUrl,
+    symbols: entries.filter((e) => e.market === 'spot').map((e) => e.symbol),
+    markets: marketConfigs(entries, hosts),
+    hosts,
     database,
     dataDir,
     batchMaxCandles: readOr(env, 'BATCH_MAX_CANDLES', 10),

@@ -5,8 +5,6 @@
  */
 import { z } from 'zod'
 
-const SYMBOL = /^[A-Z0-9]{2,30}$/
-
 export interface Field<T> {
   readonly schema: z.ZodType<T>
   readonly example: string
@@ -42,18 +40,6 @@ export const url = (protocols: readonly string[]): z.ZodType<string> =>
       `must be a ${protocols.map((p) => p.replace(':', '://')).join(' or ')} URL`,
     )
     .transform((v) => v.replace(/\/+$/, ''))
-
-export const symbolList: z.ZodType<string[]> = z
-  .string()
-  .transform((v) =>
-    v
-      .split(',')
-      .map((s) => s.trim().toUpperCase())
-      .filter((s) => s.length > 0),
-  )
-  .refine((l) => l.length > 0, 'must name at least one symbol')
-  .refine((l) => l.every((s) => SYMBOL.test(s)), 'symbols are letters and digits only, 2 to 30 characters')
-  .transform((l) => [...new Set(l)])
 
 const INTERVAL_UNITS: Readonly<Record<string, string>> = {
   minute: 'minutes',

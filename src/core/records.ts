@@ -5,7 +5,14 @@
  * columns; nothing here is ever a float round-trip.
  */
 
-export type Market = 'spot'
+/** Binance spot, USD-M perpetual futures (fapi/fstream), COIN-M futures (dapi/dstream). */
+export type Market = 'spot' | 'usdm' | 'coinm'
+
+export const MARKETS: readonly Market[] = ['spot', 'usdm', 'coinm']
+
+export function isMarket(v: string): v is Market {
+  return (MARKETS as readonly string[]).includes(v)
+}
 
 /** One kline update as received on `<sym>@kline_1m` (closed or still forming). */
 export interface KlineEvent {
@@ -30,12 +37,13 @@ export interface KlineEvent {
   readonly closed: boolean // `k.x`
 }
 
-/** Best bid/ask from `<sym>@bookTicker`. Spot frames have no exchange time. */
+/** Best bid/ask from `<sym>@bookTicker`. Spot frames have no exchange time; futures carry `E` and `T`. */
 export interface BookTickerEvent {
   readonly type: 'book_ticker'
   readonly symbol: string
   readonly updateId: number // `u`
   readonly eventTime: number | null // `E` (futures only)
+  readonly transactionTime: number | null // `T` (futures only): when the book changed
   readonly receivedAt: number
   readonly bid: string
   readonly bidQty: string

@@ -7,7 +7,7 @@
 import type { RestClient } from '../binance/rest/rest-api.ts'
 import type { Clock, TimerHandle } from '../core/clock.ts'
 import { floorMinute } from '../core/minute-ranges.ts'
-import type { Candle } from '../core/records.ts'
+import type { Candle, Market } from '../core/records.ts'
 import { MINUTE_MS } from '../core/records.ts'
 import { latestCandleTime } from '../store/candle-queries.ts'
 import type { Queryable } from '../store/db.ts'
@@ -19,6 +19,8 @@ export interface GapServiceOptions {
   readonly db: Queryable
   readonly rest: Pick<RestClient, 'closedCandlesBetween'>
   readonly clock: Clock
+  /** The market whose symbols these are (default spot). */
+  readonly market?: Market
   readonly symbols: readonly string[]
   readonly thresholdMs: number
   readonly initialBackfillMinutes: number
@@ -43,12 +45,13 @@ export interface GapService {
 
 export function createGapService(opts: GapServiceOptions): GapService {
   const { clock } = opts
+  const market = opts.market ?? 'spot'
   const detector = new GapDetector(opts.symbols, opts.thresholdMs)
   const runner = new BackfillRunner({
     db: opts.db,
     rest: opts.rest,
     clock,
-    market: 'spot',
+    market,
     write: opts.write,
     ...(opts.random ? { random: opts.random } : {}),
   })
@@ -73,7 +76,7 @@ export function createGapService(opts: GapServiceOptions): GapService {
     for (const r of e.ranges) {
       webhook.notify({
         symbol: e.symbol,
-        market: 'spot',
+        market,
         from: new Date(r.from).toISOString(),
         to: new Date(r.to).toISOString(),
         missing: (r.to - r.from) / MINUTE_MS + 1,
@@ -116,12 +119,12 @@ export function createGapService(opts: GapServiceOptions): GapService {
       const lastClosed = floorMinute(now) - MINUTE_MS
       const windowStart = lastClosed - (opts.initialBackfillMinutes - 1) * MINUTE_MS
       for (const symbol of opts.symbols) {
-        let latest = await latestCandleTime(opts.db, 'spot', symbol)
+        let latest = await latestCandleTime(opts.db, market, symbol)
         // The stream runs already, and may have stored a symbol's first live candle before
         // this lookup: what counts is what was stored before it (a new symbol stays new).
         const live = firstLive.get(symbol)
         if (latest !== null && live !== undefined && latest >= live)
-          latest = await latestCandleTime(opts.db, 'spot', symbol, live)
+          latest = await latestCandleTime(opts.db, market, symbol, live)
         // A restart also re-checks the whole initial window, so a repair that did not
         // finish before a stop is found again.
         const from = latest === null ? windowStart : Math.min(latest + MINUTE_MS, windowStart)

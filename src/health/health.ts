@@ -7,6 +7,8 @@ export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy'
 
 export interface SymbolSnapshot {
   readonly symbol: string
+  /** spot, usdm or coinm (spot when absent). */
+  readonly market?: string
   readonly lastCandleOpenTime: number | null
   readonly candlesProcessed: number
 }
@@ -117,8 +119,11 @@ export function healthBody(s: HealthSnapshot, limits: HealthLimits = DEFAULT_HEA
     },
     symbols: Object.fromEntries(
       s.symbols.map((x) => [
-        x.symbol,
+        // Spot symbols keep their plain names; futures are named as configured (usdm:BTCUSDT).
+        x.market === undefined || x.market === 'spot' ? x.symbol : `${x.market}:${x.symbol}`,
         {
+          market: x.market ?? 'spot',
+          symbol: x.symbol,
           last_candle_time: iso(x.lastCandleOpenTime),
           lag_seconds: lagSeconds(s, x.lastCandleOpenTime),
           candles_processed: x.candlesProcessed,

@@ -7,6 +7,7 @@ import { MINUTE_MS } from '../core/records.ts'
 import type { Queryable } from '../store/db.ts'
 import {
   type ClosePoint,
+  type LatestCandle,
   latestCandles,
   minuteCompleteness,
   recentCloses,
@@ -22,8 +23,8 @@ export interface StatusDeps {
   readonly now: number
   /** The /health body (healthBody(snapshot)); passed through to the page. */
   readonly health: object
+  /** Symbols as configured: `BTCUSDT` (spot) or `usdm:BTCUSDT`, `coinm:BTCUSD_PERP`. */
   readonly symbols: readonly string[]
-  readonly market?: string
   /** A minute counts once its close is this old (the x=true frame comes a little after). Default 10 s. */
   readonly graceMs?: number
   /** Symbols with strips and charts (the first ones of `symbols`). Default 50. */
@@ -35,7 +36,9 @@ export interface StatusDeps {
 }
 
 export interface SymbolStatus {
+  /** As configured: `BTCUSDT` on spot, `usdm:BTCUSDT` on the futures markets. */
   readonly symbol: string
+  readonly market: string
   readonly last_candle_time: string | null
   readonly last_close: string | null
   readonly last_source: string | null
@@ -48,6 +51,7 @@ export interface SymbolStatus {
 export interface QualityEntry {
   readonly id: string
   readonly created_at: string
+  readonly market: string | null
   readonly symbol: string | null
   readonly event_type: string
   readonly gap_start: string | null
@@ -72,13 +76,27 @@ export interface StatusData {
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString())
 
+/** `usdm:btcusdt` → usdm, BTCUSDT; no prefix is spot. */
+function splitKey(key: string): { market: string; symbol: string } {
+  const colon = key.indexOf(':')
+  return colon < 0
+    ? { market: 'spot', symbol: key.toUpperCase() }
+    : { market: key.slice(0, colon).toLowerCase(), symbol: key.slice(colon + 1).toUpperCase() }
+}
+
+const symbolKeyOf = (market: string, symbol: string): string =>
+  market === 'spot' ? symbol : `${market}:${symbol}`
+
 /** What `/status.json` answers. Never throws: a database error becomes `database.ok = false`. */
 export async function statusData(db: Queryable | null, deps: StatusDeps): Promise<StatusData> {
-  const market = deps.market ?? 'spot'
   const grace = deps.graceMs ?? 10_000
   const to = Math.floor((deps.now - grace) / MINUTE_MS) * MINUTE_MS
   const from = to - STATUS_WINDOW_MINUTES * MINUTE_MS
-  const shown = [...new Set(deps.symbols.map((s) => s.toUpperCase()))].slice(0, deps.maxSymbols ?? 50)
+  const shown = [...new Set(deps.symbols.map(splitKey).map((e) => symbolKeyOf(e.market, e.symbol)))].slice(
+    0,
+    deps.maxSymbols ?? 50,
+  )
+  const entries = shown.map(splitKey)
   const base = {
     generated_at: new Date(deps.now).toISOString(),
     health: deps.health,
@@ -90,8 +108,9 @@ export async function statusData(db: Queryable | null, deps: StatusDeps): Promis
     symbols_total: deps.symbols.length,
   }
   const empty = (): SymbolStatus[] =>
-    shown.map((symbol) => ({
-      symbol,
+    entries.map((e) => ({
+      symbol: symbolKeyOf(e.market, e.symbol),
+      market: e.market,
       last_candle_time: null,
       last_close: null,
       last_source: null,
@@ -104,17 +123,27 @@ export async function statusData(db: Queryable | null, deps: StatusDeps): Promis
   }
   try {
     // One statement at a time: PGlite has a single connection anyway, and a pool stays free for writes.
-    const grid = await minuteCompleteness(db, { market, symbols: shown, from, to })
-    const latest = await latestCandles(db, market, shown)
-    const closes = await recentCloses(db, market, shown, deps.chartPoints ?? 120)
+    const grid = new Map<string, string>()
+    const latest = new Map<string, LatestCandle | null>()
+    const closes = new Map<string, ClosePoint[]>()
+    for (const market of new Set(entries.map((e) => e.market))) {
+      const symbols = entries.filter((e) => e.market === market).map((e) => e.symbol)
+      const key = (s: string) => symbolKeyOf(market, s)
+      for (const [s, v] of await minuteCompleteness(db, { market, symbols, from, to })) grid.set(key(s), v)
+      for (const [s, v] of await latestCandles(db, market, symbols)) latest.set(key(s), v)
+      for (const [s, v] of await recentCloses(db, market, symbols, deps.chartPoints ?? 120))
+        closes.set(key(s), v)
+    }
     const quality = await recentQualityLogs(db, deps.qualityRows ?? 20)
     return {
       ...base,
       database: { ok: true },
-      symbols: shown.map((symbol) => {
+      symbols: entries.map(({ market, symbol: s }) => {
+        const symbol = symbolKeyOf(market, s)
         const l = latest.get(symbol) ?? null
         return {
           symbol,
+          market,
           last_candle_time: iso(l?.openTime ?? null),
           last_close: l?.close ?? null,
           last_source: l?.source ?? null,
@@ -127,6 +156,7 @@ export async function statusData(db: Queryable | null, deps: StatusDeps): Promis
       quality: quality.map((q) => ({
         id: q.id,
         created_at: new Date(q.createdAt).toISOString(),
+        market: q.market,
         symbol: q.symbol,
         event_type: q.eventType,
         gap_start: iso(q.gapStart),

@@ -17,29 +17,31 @@ export function createMetrics() {
     framesReceived: new Counter({
       name: 'feeder_ws_frames_received_total',
       help: 'Stream frames received, by decoded type',
-      labelNames: ['type'] as const,
+      labelNames: ['market', 'type'] as const,
       registers: [registry],
     }),
     invalidFrames: new Counter({
       name: 'feeder_ws_invalid_frames_total',
       help: 'Frames or candles rejected, by reason',
-      labelNames: ['reason'] as const,
+      labelNames: ['market', 'reason'] as const,
       registers: [registry],
     }),
     reconnects: new Counter({
       name: 'feeder_ws_reconnects_total',
       help: 'Stream reconnect attempts, by reason',
-      labelNames: ['reason'] as const,
+      labelNames: ['market', 'reason'] as const,
       registers: [registry],
     }),
     connectionsOpen: new Gauge({
       name: 'feeder_ws_connections_open',
       help: 'Stream connections currently open',
+      labelNames: ['market'] as const,
       registers: [registry],
     }),
     candlesClosed: new Counter({
       name: 'feeder_candles_closed_total',
       help: 'Closed candles received from the stream',
+      labelNames: ['market'] as const,
       registers: [registry],
     }),
     candlesWritten: new Counter({
@@ -78,17 +80,19 @@ export function createMetrics() {
     gapsDetected: new Counter({
       name: 'feeder_gaps_detected_total',
       help: 'Missing minute ranges detected, by cause',
-      labelNames: ['cause'] as const,
+      labelNames: ['market', 'cause'] as const,
       registers: [registry],
     }),
     gapsFilled: new Counter({
       name: 'feeder_gaps_filled_total',
       help: 'Missing minute ranges filled from REST',
+      labelNames: ['market'] as const,
       registers: [registry],
     }),
     gapsUnfillable: new Counter({
       name: 'feeder_gaps_unfillable_total',
       help: 'Missing minute ranges Binance has no data for',
+      labelNames: ['market'] as const,
       registers: [registry],
     }),
     backfillCandles: new Counter({
@@ -99,12 +103,13 @@ export function createMetrics() {
     restWeightUsed: new Gauge({
       name: 'feeder_rest_weight_used',
       help: 'REST request weight used in the current minute (X-MBX-USED-WEIGHT-1M)',
+      labelNames: ['market'] as const,
       registers: [registry],
     }),
     restRateLimited: new Counter({
       name: 'feeder_rest_rate_limited_total',
       help: 'REST responses 429 or 418, by status',
-      labelNames: ['status'] as const,
+      labelNames: ['market', 'status'] as const,
       registers: [registry],
     }),
     pendingBackfills: new Gauge({
@@ -115,13 +120,13 @@ export function createMetrics() {
     connectionAge: new Gauge({
       name: 'feeder_ws_connection_age_seconds',
       help: 'Age of each open stream connection (rotated before 24 h)',
-      labelNames: ['connection'] as const,
+      labelNames: ['market', 'connection'] as const,
       registers: [registry],
     }),
     lastCandleAge: new Gauge({
       name: 'feeder_last_candle_age_seconds',
       help: "Seconds since the close of each symbol's newest closed candle",
-      labelNames: ['symbol'] as const,
+      labelNames: ['market', 'symbol'] as const,
       registers: [registry],
     }),
     eventLoopLag: new Gauge({

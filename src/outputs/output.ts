@@ -14,13 +14,14 @@
  *   destination refuses as invalid is reported and dropped; `write` reports
  *   its failures so the caller can fetch the range again later.
  */
-import type { Candle } from '../core/records.ts'
+import type { Candle, Market } from '../core/records.ts'
 import type { WriteResult } from '../store/candle-writer.ts'
 
 export type { WriteResult }
 
 /** Minutes an output stored out of order (a replay): views built on them must be repaired. */
 export interface HistorySpan {
+  readonly market: Market
   readonly symbol: string
   readonly fromOpenTime: number
   readonly toOpenTime: number

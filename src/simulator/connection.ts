@@ -5,6 +5,7 @@
  */
 import type { WebSocket } from 'ws'
 import type { Clock, TimerHandle } from '../core/clock.ts'
+import type { Market } from '../core/records.ts'
 import { type ControlState, handleControl } from './control.ts'
 import { every } from './every.ts'
 import { MarketFeed } from './feed.ts'
@@ -21,8 +22,8 @@ export interface ConnectionConfig {
   readonly maxStreamsPerConnection: number
   readonly maxIncomingPerSecond: number
   readonly connectionLifetimeMs: number
-  readonly isSkipped: (symbol: string, openTime: number) => boolean
-  readonly hasMinute: (symbol: string, openTime: number) => boolean
+  readonly isSkipped: (market: Market, symbol: string, openTime: number) => boolean
+  readonly hasMinute: (market: Market, symbol: string, openTime: number) => boolean
   /** While true the connection is a zombie: it sends, answers and enforces nothing. */
   readonly isSilent: () => boolean
   readonly log: (line: string) => void
@@ -57,12 +58,15 @@ export class SimConnection {
   private readonly feed: MarketFeed
 
   readonly id: number
+  /** The market whose host the connection is on. */
+  readonly market: Market
   private readonly ws: WebSocket
   private readonly target: ConnectionTarget
   private readonly cfg: ConnectionConfig
 
   constructor(id: number, ws: WebSocket, target: ConnectionTarget, cfg: ConnectionConfig) {
     this.id = id
+    this.market = target.market
     this.ws = ws
     this.target = target
     this.cfg = cfg
@@ -80,6 +84,7 @@ export class SimConnection {
     )
     this.feed = new MarketFeed(
       cfg,
+      target,
       () => this.state.streams,
       (s, e) => this.sendEvent(s, e),
     )

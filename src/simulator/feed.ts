@@ -8,9 +8,19 @@
  * All timers run on the injected clock and die with the connection.
  */
 import type { Clock, TimerHandle } from '../core/clock.ts'
+import type { Market } from '../core/records.ts'
 import { every } from './every.ts'
-import { bookEvent, klineEvent } from './frames.ts'
-import { bookAt, closingBookId, formingKline, MINUTE, simulatedBook, simulatedKline } from './market.ts'
+import { bookEvent, futuresBookEvent, klineEvent } from './frames.ts'
+import {
+  bookAt,
+  closingBookId,
+  formingKline,
+  MINUTE,
+  type SimBook,
+  simulatedBook,
+  simulatedKline,
+} from './market.ts'
+import { simKey } from './profile.ts'
 import type { StreamName } from './streams.ts'
 
 export interface FeedConfig {
@@ -18,10 +28,16 @@ export interface FeedConfig {
   readonly klineUpdateMs: number
   readonly bookUpdateMs: number
   readonly closedFrameDelayMs: number
-  /** Whether the x=true frame of (symbol, openTime) must be withheld. */
-  readonly isSkipped: (symbol: string, openTime: number) => boolean
-  /** Whether the symbol is listed and trading in the minute at `openTime` (else: no frames at all). */
-  readonly hasMinute: (symbol: string, openTime: number) => boolean
+  /** Whether the x=true frame of (market, symbol, openTime) must be withheld. */
+  readonly isSkipped: (market: Market, symbol: string, openTime: number) => boolean
+  /** Whether the market lists the symbol in the minute at `openTime` (else: no frames at all). */
+  readonly hasMinute: (market: Market, symbol: string, openTime: number) => boolean
+}
+
+/** Which market a connection is on, and which of its streams the connection's path delivers. */
+export interface FeedTarget {
+  readonly market: Market
+  readonly serves: (stream: string) => boolean
 }
 
 export class MarketFeed {
@@ -32,28 +48,78 @@ export class MarketFeed {
   private readonly lastBookId = new Map<string, number>()
 
   private readonly cfg: FeedConfig
-  private readonly streams: () => readonly StreamName[]
+  private readonly target: FeedTarget
+  private readonly futures: boolean
+  private readonly streamList: () => readonly StreamName[]
   private readonly emit: (stream: StreamName, event: string) => void
+  private bookCloseTimer: TimerHandle | undefined
+  private bookMinute: number
 
   constructor(
     cfg: FeedConfig,
+    target: FeedTarget,
     streams: () => readonly StreamName[],
     emit: (stream: StreamName, event: string) => void,
   ) {
     this.cfg = cfg
-    this.streams = streams
+    this.target = target
+    this.futures = target.market !== 'spot'
+    this.streamList = streams
     this.emit = emit
     const now = cfg.clock.now()
     // Closing frames only for minutes in progress while the connection is open.
     this.pendingMinute = Math.floor(now / MINUTE) * MINUTE
+    this.bookMinute = this.pendingMinute
     this.timers.push(every(cfg.clock, cfg.klineUpdateMs, () => this.klineTick()))
     this.timers.push(every(cfg.clock, cfg.bookUpdateMs, () => this.bookTick()))
     this.armClose()
+    if (this.futures) this.armBookClose()
   }
 
   stop(): void {
     for (const t of this.timers) t.cancel()
     this.closeTimer?.cancel()
+    this.bookCloseTimer?.cancel()
+  }
+
+  /** The streams this connection delivers (a routed market's path serves only its own). */
+  private streams(): readonly StreamName[] {
+    return this.streamList().filter((s) => this.target.serves(s.name))
+  }
+
+  private key(symbol: string): string {
+    return simKey(this.target.market, symbol)
+  }
+
+  private has(symbol: string, openTime: number): boolean {
+    return this.cfg.hasMinute(this.target.market, symbol, openTime)
+  }
+
+  private bookFrame(symbol: string, b: SimBook): string {
+    return this.futures ? futuresBookEvent(symbol, b, this.cfg.clock.now()) : bookEvent(symbol, b)
+  }
+
+  /**
+   * Futures books and klines travel on different sockets (/public, /market), so
+   * the closing book goes out half the delay before the x=true kline rather
+   * than just ahead of it on the same socket.
+   */
+  private armBookClose(): void {
+    const at = this.bookMinute + MINUTE + Math.floor(this.cfg.closedFrameDelayMs / 2)
+    this.bookCloseTimer = this.cfg.clock.setTimeout(
+      () => {
+        const minute = this.bookMinute
+        for (const s of this.streams()) {
+          if (s.kind !== 'book' || !this.has(s.symbol, minute)) continue
+          const b = simulatedBook(this.key(s.symbol), minute)
+          this.lastBookId.set(s.symbol, b.updateId)
+          this.emit(s, this.bookFrame(s.symbol, b))
+        }
+        this.bookMinute = minute + MINUTE
+        this.armBookClose()
+      },
+      Math.max(0, at - this.cfg.clock.now()),
+    )
   }
 
   private armClose(): void {
@@ -70,8 +136,8 @@ export class MarketFeed {
     // The previous minute's x=true frame has not gone out yet: a new candle must not start before it.
     if (minute > this.pendingMinute) return
     for (const s of this.streams()) {
-      if (s.kind !== 'kline' || !this.cfg.hasMinute(s.symbol, minute)) continue
-      const k = formingKline(s.symbol, minute, now - minute)
+      if (s.kind !== 'kline' || !this.has(s.symbol, minute)) continue
+      const k = formingKline(this.key(s.symbol), minute, now - minute)
       if (k) this.emit(s, klineEvent(k, false, now))
     }
   }
@@ -79,13 +145,14 @@ export class MarketFeed {
   private bookTick(): void {
     const now = this.cfg.clock.now()
     for (const s of this.streams()) {
-      if (s.kind !== 'book' || !this.cfg.hasMinute(s.symbol, Math.floor(now / MINUTE) * MINUTE)) continue
-      const b = bookAt(s.symbol, now, this.cfg.closedFrameDelayMs)
+      if (s.kind !== 'book' || !this.has(s.symbol, Math.floor(now / MINUTE) * MINUTE)) continue
+      const b = bookAt(this.key(s.symbol), now, this.cfg.closedFrameDelayMs)
       // Ids must rise on the wire and never pass the closing book still to come.
-      if (b.updateId >= closingBookId(s.symbol, this.pendingMinute)) continue
+      const due = this.futures ? this.bookMinute : this.pendingMinute
+      if (b.updateId >= closingBookId(this.key(s.symbol), due)) continue
       if (b.updateId <= (this.lastBookId.get(s.symbol) ?? -1)) continue
       this.lastBookId.set(s.symbol, b.updateId)
-      this.emit(s, bookEvent(s.symbol, b))
+      this.emit(s, this.bookFrame(s.symbol, b))
     }
   }
 
@@ -94,16 +161,16 @@ export class MarketFeed {
     const streams = this.streams()
     const symbols = [...new Set(streams.map((s) => s.symbol))]
     for (const symbol of symbols) {
-      if (!this.cfg.hasMinute(symbol, minute)) continue
-      const book = streams.find((s) => s.symbol === symbol && s.kind === 'book')
+      if (!this.has(symbol, minute)) continue
+      const book = this.futures ? undefined : streams.find((s) => s.symbol === symbol && s.kind === 'book')
       const kline = streams.find((s) => s.symbol === symbol && s.kind === 'kline')
       if (book) {
         const b = simulatedBook(symbol, minute)
         this.lastBookId.set(symbol, b.updateId)
         this.emit(book, bookEvent(symbol, b))
       }
-      if (kline && !this.cfg.isSkipped(symbol, minute)) {
-        this.emit(kline, klineEvent(simulatedKline(symbol, minute), true, this.cfg.clock.now()))
+      if (kline && !this.cfg.isSkipped(this.target.market, symbol, minute)) {
+        this.emit(kline, klineEvent(simulatedKline(this.key(symbol), minute), true, this.cfg.clock.now()))
       }
     }
     this.pendingMinute = minute + MINUTE

@@ -14,6 +14,14 @@ export function formatUnits(units: bigint): string {
   return `${neg ? '-' : ''}${int}.${frac}`
 }
 
+/** Units (1e-8) with `decimals` fractional digits; the value must be a multiple of 10^(8 − decimals). */
+export function formatDecimals(units: bigint, decimals: number): string {
+  const full = formatUnits(units)
+  if (decimals >= 8) return full
+  const cut = full.length - (8 - decimals)
+  return decimals === 0 ? full.slice(0, cut - 1) : full.slice(0, cut)
+}
+
 /** Parses an 8-decimal (or shorter) decimal string back into units; for tests and REST. */
 export function parseUnits(s: string): bigint {
   const m = /^(-?)(\d+)(?:\.(\d{1,8}))?$/.exec(s)

@@ -21,6 +21,14 @@ export function bookEvent(symbol: string, b: SimBook): string {
   )
 }
 
+/** Futures shape (binance-api.md §5): `e`, `E` and `T` around the six spot fields, in Binance's order. */
+export function futuresBookEvent(symbol: string, b: SimBook, eventTime: number): string {
+  return (
+    `{"e":"bookTicker","u":${b.updateId},"s":${JSON.stringify(symbol)},"b":"${b.bid}","B":"${b.bidQty}",` +
+    `"a":"${b.ask}","A":"${b.askQty}","T":${eventTime - 2},"E":${eventTime}}`
+  )
+}
+
 export function serverShutdownEvent(eventTime: number): string {
   return `{"e":"serverShutdown","E":${eventTime}}`
 }

@@ -1,5 +1,7 @@
 /**
  * The simulated market: a pure, deterministic function of (symbol, minute).
+ * `symbol` is a profile key (profile.ts simKey): `BTCUSDT` on spot,
+ * `usdm:BTCUSDT` for the USD-M contract — another path at the contract's precision.
  *
  * Every value is computed in O(1) from hashes of the minute index, with
  * bigint fixed-point maths (1e-8 units), so any minute can be asked for in
@@ -11,7 +13,7 @@
  * trades, and now and then none (then f = L = −1 and volumes are zero, as
  * Binance sends).
  */
-import { floorTo, formatUnits, maxUnits, minUnits, UNIT } from './fixed.ts'
+import { floorTo, formatDecimals, formatUnits, maxUnits, minUnits, UNIT } from './fixed.ts'
 import { hashInt, pick } from './hash.ts'
 import { type SymbolProfile, symbolProfile } from './profile.ts'
 
@@ -143,6 +145,11 @@ export function minuteModel(symbol: string, openTime: number): MinuteModel {
   }
 }
 
+const priceText = (p: SymbolProfile, u: bigint): string =>
+  p.priceDecimals === 8 ? formatUnits(u) : formatDecimals(u, p.priceDecimals)
+const qty = (p: SymbolProfile, u: bigint): string =>
+  p.qtyDecimals === 8 ? formatUnits(u) : formatDecimals(u, p.qtyDecimals)
+
 function toKline(
   md: MinuteModel,
   trades: number,
@@ -162,14 +169,14 @@ function toKline(
     symbol: md.profile.symbol,
     openTime,
     closeTime: openTime + MINUTE - 1,
-    open: formatUnits(o),
-    high: formatUnits(h),
-    low: formatUnits(l),
-    close: formatUnits(c),
-    volume: formatUnits(volume),
+    open: priceText(md.profile, o),
+    high: priceText(md.profile, h),
+    low: priceText(md.profile, l),
+    close: priceText(md.profile, c),
+    volume: qty(md.profile, volume),
     quoteVolume: formatUnits((volume * vwap) / UNIT),
     trades,
-    takerBuyBase: formatUnits(taker8),
+    takerBuyBase: qty(md.profile, taker8),
     takerBuyQuote: formatUnits((taker8 * vwap) / UNIT),
     firstTradeId: trades === 0 ? -1 : md.firstTradeId,
     lastTradeId: trades === 0 ? -1 : md.firstTradeId + trades - 1,
@@ -232,10 +239,10 @@ function bookAround(md: MinuteModel, price: bigint, salt: number, updateId: numb
   const ask = bid + p.tick * BigInt(1 + pick(h >>> 3, 3))
   return {
     updateId,
-    bid: formatUnits(bid),
-    bidQty: formatUnits(p.lot * BigInt(1 + pick(h >>> 7, 5_000))),
-    ask: formatUnits(ask),
-    askQty: formatUnits(p.lot * BigInt(1 + pick(h >>> 13, 5_000))),
+    bid: priceText(p, bid),
+    bidQty: qty(p, p.lot * BigInt(1 + pick(h >>> 7, 5_000))),
+    ask: priceText(p, ask),
+    askQty: qty(p, p.lot * BigInt(1 + pick(h >>> 13, 5_000))),
   }
 }
 

@@ -7,7 +7,12 @@
 import { hashString, pick } from './hash.ts'
 
 export interface SymbolProfile {
-  readonly symbol: string // uppercase
+  readonly symbol: string // uppercase, without the market
+  /** Futures send prices at the contract's precision ("7.6120"), spot at 8 decimals. */
+  readonly futures: boolean
+  /** Decimals of prices and of quantities on the wire. */
+  readonly priceDecimals: number
+  readonly qtyDecimals: number
   readonly seed: number
   /** Centre price, in 1e-8 units. */
   readonly basePrice: bigint
@@ -51,14 +56,33 @@ function derivedScale(seed: number): Scale {
 
 const cache = new Map<string, SymbolProfile>()
 
-export function symbolProfile(symbol: string): SymbolProfile {
-  const sym = symbol.toUpperCase()
-  const hit = cache.get(sym)
+/** Decimals of a power of ten in 1e-8 units (1_000_000n → 2). */
+function decimalsOf(units: bigint): number {
+  let d = 8
+  for (let u = units; u % 10n === 0n && d > 0; u /= 10n) d--
+  return d
+}
+
+/**
+ * The profile of a simulated instrument. `key` is the symbol (spot) or
+ * `usdm:SYMBOL` / `coinm:SYMBOL` (see simKey): a futures contract has the
+ * scale of its spot namesake but its own price path, ids and precision.
+ */
+export function symbolProfile(key: string): SymbolProfile {
+  const upper = key.toUpperCase()
+  const hit = cache.get(upper)
   if (hit) return hit
-  const seed = hashString(sym)
-  const s = KNOWN[sym] ?? derivedScale(seed)
+  const colon = upper.indexOf(':')
+  const sym = colon < 0 ? upper : upper.slice(colon + 1)
+  const futures = colon >= 0
+  const seed = hashString(upper)
+  const s = KNOWN[sym] ?? KNOWN[sym.replace(/_.*$/, 'T')] ?? derivedScale(seed)
   const profile: SymbolProfile = {
     symbol: sym,
+    futures,
+    // One more decimal than the tick, as Binance prints a contract's pricePrecision ("7.6120").
+    priceDecimals: futures ? Math.min(8, decimalsOf(s.tick) + 1) : 8,
+    qtyDecimals: futures ? decimalsOf(s.lot) : 8,
     seed,
     basePrice: s.price,
     tick: s.tick,
@@ -69,6 +93,11 @@ export function symbolProfile(symbol: string): SymbolProfile {
     tradeIdBase: pick(seed, 1_000) * 1_000_000,
     bookIdBase: pick(seed >>> 5, 1_000) * 1_000_000_000,
   }
-  cache.set(sym, profile)
+  cache.set(upper, profile)
   return profile
+}
+
+/** The profile key of a symbol on a market: spot keeps the bare symbol. */
+export function simKey(market: string, symbol: string): string {
+  return market === 'spot' ? symbol.toUpperCase() : `${market}:${symbol.toUpperCase()}`
 }

@@ -1,7 +1,9 @@
 /**
  * `data-feeder simulate`: an offline Binance-compatible server — WebSocket
- * streams (shared/binance-api.md §1–5) and the spot REST market-data API
- * (§6–7, see rest/router.ts) on one node:http server. Both sides share one
+ * streams (shared/binance-api.md §1–5, §8) and the REST market-data APIs of
+ * spot, USD-M and COIN-M (§6–8, see rest/router.ts) on one node:http server:
+ * REST by Binance's paths (/api, /fapi, /dapi), streams by host mount (spot at
+ * the root, USD-M below /usdm with its /market and /public routes, COIN-M below /coinm). Both sides share one
  * symbol universe and one clock; test hooks inject the failures the feeder
  * must survive.
  */
@@ -10,11 +12,13 @@ import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer } from 'ws'
 import { type Clock, systemClock } from '../core/clock.ts'
+import { MARKETS, type Market } from '../core/records.ts'
+import { MARKET_MODULES } from '../markets/markets.ts'
 import { type ConnectionConfig, type ConnectionInfo, SimConnection } from './connection.ts'
 import type { RestHooks } from './rest/hooks.ts'
-import { createRestApi } from './rest/router.ts'
+import { createRestApi, type RestApi } from './rest/router.ts'
 import { parseTarget } from './streams.ts'
-import { createUniverse } from './universe.ts'
+import { createUniverse, type SymbolUniverse } from './universe.ts'
 
 export interface SimulatorOptions {
   host?: string // 127.0.0.1
@@ -30,11 +34,13 @@ export interface SimulatorOptions {
   maxIncomingPerSecond?: number // 5
   connectionLifetimeMs?: number // 24 h
   log?: (line: string) => void
-  /** Listed symbols (default DEFAULT_SYMBOLS in universe.ts); others get -1121 and no stream frames. */
+  /** Listed spot symbols (default DEFAULT_SYMBOLS in universe.ts); others get -1121 and no stream frames. */
   symbols?: readonly string[]
+  /** Listed USD-M and COIN-M contracts (defaults in universe.ts). */
+  futuresSymbols?: { readonly usdm?: readonly string[]; readonly coinm?: readonly string[] }
   /** Per-symbol listing instant (ms): no data for earlier minutes. Default 0. */
   listedAt?: Readonly<Record<string, number>>
-  /** REST REQUEST_WEIGHT limit per minute per IP. */
+  /** Spot REST REQUEST_WEIGHT limit per minute per IP (futures hosts: their market's, 2400). */
   weightLimitPerMinute?: number // 6000
   /** 429 answers in one minute after which a further request bans the IP (418). */
   banAfterRejected?: number // 3
@@ -45,28 +51,33 @@ export interface SimulatorOptions {
 export type SimulatorEvent = 'connection' | 'close'
 
 export interface SimulatorHooks {
-  /** Abrupt: terminate every connection (no close frame). */
-  dropAll(): void
+  /** Abrupt: terminate every connection (no close frame), or only those of one market's host. */
+  dropAll(market?: Market): void
   /** The next n upgrade attempts get HTTP 503 instead of 101. */
   refuseConnections(n: number): void
-  /** Never send the x=true frame of that minute (the closing book still goes out). */
-  skipClosed(symbol: string, openTime: number): void
-  /** Sends text verbatim to every open connection, even while silenced. */
-  injectRaw(text: string): void
+  /** Never send the x=true frame of that minute on that market (default spot); the closing book still goes out. */
+  skipClosed(symbol: string, openTime: number, market?: Market): void
+  /** Sends text verbatim to every open connection (or a market's), even while silenced. */
+  injectRaw(text: string, market?: Market): void
   /** Sends the serverShutdown event (raw or combined per connection) to every connection. */
   serverShutdown(): void
   /** Zombie mode: connections stay open but send, answer and enforce nothing. */
   silence(on: boolean): void
   connections(): ConnectionInfo[]
   on(event: SimulatorEvent, fn: (info: { id: number }) => void): void
-  /** REST-side hooks: failures, hangs, malformed klines, outages, weight limit, counters. */
+  /** REST-side hooks of the spot host: failures, hangs, malformed klines, outages, weight limit, counters. */
   readonly rest: RestHooks
+  /** The same hooks for each market's REST host (each has its own weight limit and bans). */
+  restOf(market: Market): RestHooks
 }
 
 export interface Simulator {
   readonly port: number
+  /** Spot's stream base (`ws://host:port/ws`). */
   readonly wsBase: string
   readonly httpBase: string
+  /** A market's stream host root (futures are mounted below the port: `/usdm`, `/coinm`). */
+  wsHostOf(market: Market): string
   readonly hooks: SimulatorHooks
   close(): Promise<void>
 }
@@ -88,17 +99,45 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     connection: [],
     close: [],
   }
-  const universe = createUniverse({
-    ...(opts.symbols ? { symbols: opts.symbols } : {}),
-    ...(opts.listedAt ? { listedAt: opts.listedAt } : {}),
-  })
-  const rest = createRestApi({
-    clock,
-    universe,
-    log,
-    ...(opts.weightLimitPerMinute !== undefined ? { weightLimitPerMinute: opts.weightLimitPerMinute } : {}),
-    ...(opts.banAfterRejected !== undefined ? { banAfterRejected: opts.banAfterRejected } : {}),
-  })
+  const listed = (market: Market) =>
+    market === 'spot'
+      ? opts.symbols
+      : market === 'usdm'
+        ? opts.futuresSymbols?.usdm
+        : opts.futuresSymbols?.coinm
+  const universes = Object.fromEntries(
+    MARKETS.map((market) => {
+      const symbols = listed(market)
+      return [
+        market,
+        createUniverse({
+          market,
+          ...(symbols ? { symbols } : {}),
+          ...(opts.listedAt ? { listedAt: opts.listedAt } : {}),
+        }),
+      ]
+    }),
+  ) as Record<Market, SymbolUniverse>
+  // One REST API per market host: own paths, weights, limit and bans; dispatched by path.
+  const rests = Object.fromEntries(
+    MARKETS.map((market) => [
+      market,
+      createRestApi({
+        clock,
+        universe: universes[market],
+        market: MARKET_MODULES[market],
+        log,
+        ...(market === 'spot' && opts.weightLimitPerMinute !== undefined
+          ? { weightLimitPerMinute: opts.weightLimitPerMinute }
+          : {}),
+        ...(opts.banAfterRejected !== undefined ? { banAfterRejected: opts.banAfterRejected } : {}),
+      }),
+    ]),
+  ) as Record<Market, RestApi>
+  const rest = rests.spot
+  const restFor = (path: string): RestApi => MARKETS.map((m) => rests[m]).find((r) => r.serves(path)) ?? rest
+  const handleRest = (req: IncomingMessage, res: ServerResponse) =>
+    restFor(new URL(req.url ?? '/', 'http://sim.invalid').pathname).handle(req, res)
   const skipped = new Set<string>()
   let refusals = 0
   let silent = false
@@ -114,8 +153,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     maxStreamsPerConnection: maxStreams,
     maxIncomingPerSecond: opts.maxIncomingPerSecond ?? 5,
     connectionLifetimeMs: opts.connectionLifetimeMs ?? 24 * 60 * 60 * 1000,
-    isSkipped: (symbol, openTime) => skipped.has(`${symbol.toUpperCase()}:${openTime}`),
-    hasMinute: universe.hasMinute,
+    isSkipped: (market, symbol, openTime) => skipped.has(`${market}:${symbol.toUpperCase()}:${openTime}`),
+    hasMinute: (market, symbol, openTime) => universes[market].hasMinute(symbol, openTime),
     isSilent: () => silent,
     log,
   }
@@ -128,12 +167,24 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   ] as const) {
     if (!(cfg[key] > 0)) throw new RangeError(`${key} must be positive, got ${cfg[key]}`)
   }
+  // Futures hosts keep their own documented limits and kline speed unless the options set them.
+  const connectionConfig = (market: Market): ConnectionConfig => {
+    if (market === 'spot') return cfg
+    const m = MARKET_MODULES[market].stream
+    return {
+      ...cfg,
+      klineUpdateMs: opts.klineUpdateMs ?? m.klineUpdateMs,
+      pingIntervalMs: opts.pingIntervalMs ?? m.limits.serverPingMs,
+      pongTimeoutMs: opts.pongTimeoutMs ?? m.limits.pongDeadlineMs,
+      maxIncomingPerSecond: opts.maxIncomingPerSecond ?? m.limits.incomingPerSecond,
+    }
+  }
   const emit = (event: SimulatorEvent, id: number) => {
     for (const fn of listeners[event]) fn({ id })
   }
 
   const wss = new WebSocketServer({ noServer: true, autoPong: false })
-  const server = createServer(opts.requestHandler ?? rest.handle)
+  const server = createServer(opts.requestHandler ?? handleRest)
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy())
     if (refusals > 0) {
@@ -150,7 +201,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const id = nextId++
-      const conn = new SimConnection(id, ws, parsed.target, cfg)
+      const conn = new SimConnection(id, ws, parsed.target, connectionConfig(parsed.target.market))
       connections.set(id, conn)
       ws.on('error', (err) => log(`connection ${id} error: ${err.message}`))
       ws.on('close', () => {
@@ -175,17 +226,17 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const host = address.includes(':') ? `[${address}]` : address
 
   const hooks: SimulatorHooks = {
-    dropAll: () => {
-      for (const c of connections.values()) c.terminate()
+    dropAll: (market) => {
+      for (const c of connections.values()) if (market === undefined || c.market === market) c.terminate()
     },
     refuseConnections: (n) => {
       refusals = Math.max(0, Math.floor(n))
     },
-    skipClosed: (symbol, openTime) => {
-      skipped.add(`${symbol.toUpperCase()}:${openTime}`)
+    skipClosed: (symbol, openTime, market = 'spot') => {
+      skipped.add(`${market}:${symbol.toUpperCase()}:${openTime}`)
     },
-    injectRaw: (text) => {
-      for (const c of connections.values()) c.sendRaw(text)
+    injectRaw: (text, market) => {
+      for (const c of connections.values()) if (market === undefined || c.market === market) c.sendRaw(text)
     },
     serverShutdown: () => {
       for (const c of connections.values()) c.sendServerShutdown()
@@ -198,18 +249,20 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       listeners[event].push(fn)
     },
     rest: rest.hooks,
+    restOf: (market) => rests[market].hooks,
   }
 
   let closed: Promise<void> | undefined
   return {
     port,
     wsBase: `ws://${host}:${port}/ws`,
+    wsHostOf: (market) => `ws://${host}:${port}${MARKET_MODULES[market].simulator.wsMount}`,
     httpBase: `http://${host}:${port}`,
     hooks,
     close() {
       closed ??= new Promise<void>((resolve) => {
         for (const c of connections.values()) c.terminate()
-        rest.close()
+        for (const m of MARKETS) rests[m].close()
         wss.close()
         server.close(() => resolve())
         server.closeAllConnections()

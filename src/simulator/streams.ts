@@ -2,7 +2,9 @@
  * Stream names and connection URLs, as Binance spells them. Only the two
  * streams the feeder uses are simulated; any other name is "invalid".
  */
-import { SPOT } from '../markets/spot.ts'
+import type { Market } from '../core/records.ts'
+import type { MarketModule } from '../markets/market.ts'
+import { MARKET_MODULES } from '../markets/markets.ts'
 
 export type StreamKind = 'kline' | 'book'
 
@@ -13,7 +15,7 @@ export interface StreamName {
 }
 
 /** Lowercase symbol, then `@kline_1m` or `@bookTicker` (case-sensitive, as Binance). */
-const STREAM_RE = /^([a-z0-9]{1,20})@(kline_1m|bookTicker)$/
+const STREAM_RE = /^([a-z0-9]{1,20}(?:_[a-z0-9]{1,10})?)@(kline_1m|bookTicker)$/
 
 export function parseStreamName(name: unknown): StreamName | null {
   if (typeof name !== 'string') return null
@@ -24,6 +26,13 @@ export function parseStreamName(name: unknown): StreamName | null {
 
 export interface ConnectionTarget {
   readonly path: string
+  /** The market whose host the path is on (by its mount: `/usdm/…`, `/coinm/…`, else spot). */
+  readonly market: Market
+  /**
+   * Whether the connection gets a stream's frames: a routed market delivers a
+   * stream only on its route, and the un-routed URL only what Binance still serves there.
+   */
+  readonly serves: (stream: string) => boolean
   readonly combined: boolean
   readonly streams: readonly StreamName[]
 }
@@ -39,9 +48,21 @@ export type TargetResult =
  */
 export function parseTarget(rawUrl: string, maxStreams: number): TargetResult {
   const url = new URL(rawUrl, 'http://sim.invalid')
-  // Below one of the market's socket routes ('' on spot), the layout is the same.
-  const route = SPOT.simulator.wsRoutes.find((r) => r !== '' && url.pathname.startsWith(`${r}/`)) ?? ''
-  const path = url.pathname.slice(route.length)
+  // Each market's host is mounted on the one port; below it, Binance's own paths.
+  const module: MarketModule =
+    Object.values(MARKET_MODULES).find(
+      (m) => m.simulator.wsMount !== '' && url.pathname.startsWith(`${m.simulator.wsMount}/`),
+    ) ?? MARKET_MODULES.spot
+  const below = url.pathname.slice(module.simulator.wsMount.length)
+  // Below one of the market's socket routes ('' on spot and COIN-M), the layout is the same.
+  const route = module.simulator.wsRoutes.find((r) => r !== '' && below.startsWith(`${r}/`)) ?? ''
+  const path = below.slice(route.length)
+  const routed = module.simulator.wsRoutes.some((r) => r !== '')
+  const serves = !routed
+    ? () => true
+    : route === ''
+      ? module.simulator.unroutedServes
+      : (stream: string) => module.stream.route(stream) === route
   let names: string[]
   let combined: boolean
   if (path === '/ws' || path === '/ws/') {
@@ -71,5 +92,8 @@ export function parseTarget(rawUrl: string, maxStreams: number): TargetResult {
   if (streams.length > maxStreams) {
     return { ok: false, status: 400, code: 2, msg: `Invalid request: more than ${maxStreams} streams` }
   }
-  return { ok: true, target: { path: url.pathname + url.search, combined, streams } }
+  return {
+    ok: true,
+    target: { path: url.pathname + url.search, market: module.id, serves, combined, streams },
+  }
 }

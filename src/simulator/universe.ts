@@ -5,6 +5,8 @@
  * to any well-formed name but sends no frames for an unlisted symbol or for
  * minutes before its listing.
  */
+import type { Market } from '../core/records.ts'
+import { simKey } from './profile.ts'
 
 export const DEFAULT_SYMBOLS: readonly string[] = [
   'BTCUSDT',
@@ -24,8 +26,19 @@ export const DEFAULT_SYMBOLS: readonly string[] = [
   'BTCUSDC',
 ]
 
+/** USD-M contracts listed by default (SUSHIUSDT: the captured frame's contract). */
+export const DEFAULT_USDM_SYMBOLS: readonly string[] = [
+  'BTCUSDT',
+  'ETHUSDT',
+  'BNBUSDT',
+  'SOLUSDT',
+  'SUSHIUSDT',
+]
+/** COIN-M perpetuals listed by default. */
+export const DEFAULT_COINM_SYMBOLS: readonly string[] = ['BTCUSD_PERP', 'ETHUSD_PERP', 'BNBUSD_PERP']
+
 /** Longest first, so BTCFDUSD splits as BTC/FDUSD and not BTCFD/USD. */
-const QUOTES = ['FDUSD', 'USDT', 'USDC', 'TUSD', 'BTC', 'ETH', 'BNB', 'EUR', 'TRY', 'BRL', 'JPY']
+const QUOTES = ['FDUSD', 'USDT', 'USDC', 'TUSD', 'BTC', 'ETH', 'BNB', 'EUR', 'TRY', 'BRL', 'JPY', 'USD']
 
 export interface Listing {
   readonly symbol: string
@@ -36,6 +49,8 @@ export interface Listing {
 }
 
 export interface UniverseOptions {
+  /** The market listing them (default spot): prices and ids are the market's own. */
+  market?: Market
   /** Listed symbols, any case (default DEFAULT_SYMBOLS). */
   symbols?: readonly string[]
   /** Per-symbol listing instant in ms; keys not in `symbols` are ignored. Default 0 (the epoch). */
@@ -43,15 +58,20 @@ export interface UniverseOptions {
 }
 
 export interface SymbolUniverse {
+  readonly market: Market
   readonly listings: readonly Listing[]
+  /** The profile key of a listed symbol (market.ts takes it instead of the bare symbol). */
+  key(symbol: string): string
   get(symbol: string): Listing | undefined
   /** Whether Binance has data for the minute opening at `openTime`. */
   hasMinute(symbol: string, openTime: number): boolean
 }
 
-const SYMBOL_RE = /^[A-Z0-9]{1,20}$/
+const SYMBOL_RE = /^[A-Z0-9]{1,20}(?:_[A-Z0-9]{1,10})?$/
 
-export function splitSymbol(symbol: string): { baseAsset: string; quoteAsset: string } {
+export function splitSymbol(full: string): { baseAsset: string; quoteAsset: string } {
+  // A COIN-M contract is its pair and a suffix: BTCUSD_PERP → BTC / USD.
+  const symbol = full.replace(/_.*$/, '')
   const quote = QUOTES.find((q) => symbol.length > q.length && symbol.endsWith(q))
   const cut = quote ? symbol.length - quote.length : Math.max(1, symbol.length - 3)
   return { baseAsset: symbol.slice(0, cut), quoteAsset: symbol.slice(cut) }
@@ -60,7 +80,13 @@ export function splitSymbol(symbol: string): { baseAsset: string; quoteAsset: st
 export function createUniverse(opts: UniverseOptions = {}): SymbolUniverse {
   const byName = new Map<string, Listing>()
   const listedAt = new Map(Object.entries(opts.listedAt ?? {}).map(([k, v]) => [k.toUpperCase(), v]))
-  for (const raw of opts.symbols ?? DEFAULT_SYMBOLS) {
+  const defaults =
+    opts.market === 'usdm'
+      ? DEFAULT_USDM_SYMBOLS
+      : opts.market === 'coinm'
+        ? DEFAULT_COINM_SYMBOLS
+        : DEFAULT_SYMBOLS
+  for (const raw of opts.symbols ?? defaults) {
     const symbol = raw.toUpperCase()
     if (!SYMBOL_RE.test(symbol)) throw new RangeError(`not a Binance symbol: ${raw}`)
     if (byName.has(symbol)) continue
@@ -71,8 +97,11 @@ export function createUniverse(opts: UniverseOptions = {}): SymbolUniverse {
     })
   }
   const listings = [...byName.values()]
+  const market = opts.market ?? 'spot'
   return {
+    market,
     listings,
+    key: (symbol) => simKey(market, symbol),
     get: (symbol) => byName.get(symbol.toUpperCase()),
     hasMinute: (symbol, openTime) => {
       const l = byName.get(symbol.toUpperCase())

@@ -10,7 +10,7 @@
  * very value that was received. Pure: bytes in, candles out.
  */
 import { crc32 } from 'node:zlib'
-import type { Candle, CandleSource } from '../core/records.ts'
+import { type Candle, type CandleSource, isMarket } from '../core/records.ts'
 
 export const RECORD_HEADER_BYTES = 8
 /** A record larger than this is not one we wrote (a batch is at most a few thousand candles). */
@@ -86,7 +86,8 @@ const SOURCES: ReadonlySet<string> = new Set<CandleSource>(['ws', 'rest', 'archi
 function fromTuple(t: unknown): Candle | null {
   if (!Array.isArray(t) || t.length !== 21) return null
   const [m, sym, ot, ct, o, h, l, c, v, qv, n, tb, tq, ft, lt, b, bq, a, aq, src, rcv] = t as unknown[]
-  if (m !== 'spot' || !isStr(sym) || !isInt(ot) || !isInt(ct) || !isInt(n) || !isInt(rcv)) return null
+  if (!isStr(m) || !isMarket(m) || !isStr(sym) || !isInt(ot) || !isInt(ct) || !isInt(n) || !isInt(rcv))
+    return null
   if (!isStr(o) || !isStr(h) || !isStr(l) || !isStr(c) || !isStr(v) || !isStr(qv)) return null
   if (!isStr(tb) || !isStr(tq) || !isIntOrNull(ft) || !isIntOrNull(lt)) return null
   if (!isStrOrNull(b) || !isStrOrNull(bq) || !isStrOrNull(a) || !isStrOrNull(aq)) return null

@@ -5,7 +5,7 @@
  * are reported and skipped; any other failure stops the pass (the rest stays
  * spooled). No retry here: the sink's replay timer is the retry.
  */
-import type { Candle } from '../core/records.ts'
+import type { Candle, Market } from '../core/records.ts'
 import { writeWithRetries } from '../store/batch-retry.ts'
 import { buildCandleUpsert } from '../store/candle-sql.ts'
 import type { Db } from '../store/db.ts'
@@ -14,6 +14,7 @@ import type { ReplayResult, Spool } from './spool-api.ts'
 
 /** Open times of the candles a replay wrote, per symbol: history that changed under the features. */
 export interface ReplayedSpan {
+  readonly market: Market
   readonly symbol: string
   readonly fromOpenTime: number
   readonly toOpenTime: number
@@ -24,13 +25,23 @@ export async function replaySpool(
   db: Db,
   rejected: (candles: readonly Candle[], error: unknown) => void,
 ): Promise<{ result: ReplayResult; spans: ReplayedSpan[] }> {
-  const spans = new Map<string, { symbol: string; fromOpenTime: number; toOpenTime: number }>()
+  const spans = new Map<
+    string,
+    { market: Market; symbol: string; fromOpenTime: number; toOpenTime: number }
+  >()
   const result = await spool.replay(async (batch) => {
     await writeFill(db, batch, rejected)
     for (const c of batch) {
-      const s = spans.get(c.symbol)
+      // One span per market and symbol: the same symbol on spot and futures is two histories.
+      const key = `${c.market}:${c.symbol}`
+      const s = spans.get(key)
       if (s === undefined)
-        spans.set(c.symbol, { symbol: c.symbol, fromOpenTime: c.openTime, toOpenTime: c.openTime })
+        spans.set(key, {
+          market: c.market,
+          symbol: c.symbol,
+          fromOpenTime: c.openTime,
+          toOpenTime: c.openTime,
+        })
       else {
         s.fromOpenTime = Math.min(s.fromOpenTime, c.openTime)
         s.toOpenTime = Math.max(s.toOpenTime, c.openTime)

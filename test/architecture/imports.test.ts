@@ -17,7 +17,9 @@ const SRC = resolve('src')
  */
 const LAYERS: readonly (readonly string[])[] = [
   ['core'],
-  ['config', 'stream', 'candles', 'features', 'health', 'markets'],
+  // A market is data (names, paths, limits) that the configuration and everything above read.
+  ['markets'],
+  ['config', 'stream', 'candles', 'features', 'health'],
   ['observability', 'store', 'binance'],
   ['spool', 'feature-store', 'gaps', 'http', 'simulator'],
   ['outputs'],

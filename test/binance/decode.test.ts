@@ -76,6 +76,7 @@ describe('decodeFrame on the shared fixtures', () => {
       symbol: 'NKNUSDT',
       updateId: 499869768,
       eventTime: null,
+      transactionTime: null,
       receivedAt: RX,
       bid: '0.35210000',
       bidQty: '672.00000000',

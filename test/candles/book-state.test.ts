@@ -11,6 +11,7 @@ function book(updateId: number, bid: string, receivedAt: number, symbol = 'BTCUS
     symbol,
     updateId,
     eventTime: null,
+    transactionTime: null,
     receivedAt,
     bid,
     bidQty: '1',

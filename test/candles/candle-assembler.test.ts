@@ -34,6 +34,7 @@ describe('CandleAssembler', () => {
         symbol: 'OMGBUSD',
         updateId: u,
         eventTime: null,
+        transactionTime: null,
         receivedAt: NOW,
         bid,
         bidQty: '1',

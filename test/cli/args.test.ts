@@ -22,9 +22,40 @@ describe('parseCommand', () => {
     assert.deepEqual(parseCommand(['--version'], NOW), { name: 'version' })
   })
 
+  it('--market picks the market of the symbol (spot when absent) or of every configured symbol; a symbol must fit it', () => {
+    assert.deepEqual(parseCommand(['gaps', '--market', 'usdm'], NOW), {
+      name: 'gaps',
+      market: 'usdm',
+      symbol: null,
+      from: null,
+      to: null,
+      json: false,
+    })
+    assert.deepEqual(parseCommand(['gaps', '--market', 'coinm', '--symbol', 'btcusd_perp'], NOW), {
+      name: 'gaps',
+      market: 'coinm',
+      symbol: 'BTCUSD_PERP',
+      from: null,
+      to: null,
+      json: false,
+    })
+    assert.equal(
+      (parseCommand(['backfill', '--market', 'USDM', '--symbol', 'ethusdt'], NOW) as { market: string })
+        .market,
+      'usdm',
+    )
+    assert.throws(() => parseCommand(['gaps', '--market', 'xyz', '--symbol', 'btcusdt'], NOW), {
+      message: /--market: "xyz" is not a market \(markets: spot, usdm, coinm\)/,
+    })
+    assert.throws(() => parseCommand(['gaps', '--symbol', 'btcusd_perp'], NOW), {
+      message: /not a symbol of spot/,
+    })
+  })
+
   it('backfill and gaps take a symbol and a range', () => {
     assert.deepEqual(parseCommand(['backfill', '--symbol', 'btcusdt', '--from', '-6h'], NOW), {
       name: 'backfill',
+      market: null,
       symbol: 'BTCUSDT',
       from: NOW - 6 * 3_600_000,
       to: null,
@@ -36,6 +67,7 @@ describe('parseCommand', () => {
       ),
       {
         name: 'gaps',
+        market: null,
         symbol: 'ETHUSDT',
         from: Date.UTC(2024, 0, 1),
         to: Date.UTC(2024, 0, 1, 12),
@@ -57,6 +89,7 @@ describe('parseCommand', () => {
   it('without --symbol, backfill and gaps take every configured symbol', () => {
     assert.deepEqual(parseCommand(['backfill'], NOW), {
       name: 'backfill',
+      market: null,
       symbol: null,
       from: null,
       to: null,

@@ -40,7 +40,11 @@ describe('data-feeder CLI', () => {
     ],
     [
       { TRADING_SYMBOLS: 'btc-usdt' },
-      /^data-feeder: configuration error: TRADING_SYMBOLS: .*letters and digits.*\(example: TRADING_SYMBOLS=btcusdt,ethusdt\)\n$/,
+      /^data-feeder: configuration error: TRADING_SYMBOLS: .*letters and digits.*\(example: TRADING_SYMBOLS=btcusdt,usdm:btcusdt,coinm:btcusd_perp\)\n$/,
+    ],
+    [
+      { TRADING_SYMBOLS: 'btcusdt,xyz:btcusdt' },
+      /^data-feeder: configuration error: TRADING_SYMBOLS: .*unknown market "xyz" in "xyz:btcusdt" \(markets: spot, usdm, coinm\).*\n$/,
     ],
     [
       { HEALTH_CHECK_PORT: '99999' },

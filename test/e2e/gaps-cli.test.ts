@@ -8,6 +8,7 @@ import { systemClock } from '../../src/core/clock.ts'
 import { floorMinute } from '../../src/core/minute-ranges.ts'
 import { MINUTE_MS } from '../../src/core/records.ts'
 import { simulatedKline } from '../../src/simulator/market.ts'
+import { simKey } from '../../src/simulator/profile.ts'
 import { startSimulator } from '../../src/simulator/server.ts'
 import { freePort, runCli } from '../helpers/cli.ts'
 import { pgTargets } from '../helpers/db.ts'
@@ -87,6 +88,68 @@ for (const kind of pgTargets()) {
       const holed = await runCli(['gaps', ...range, '--json'], env)
       assert.equal(holed.code, 3)
       assert.equal((JSON.parse(holed.stdout) as Report).unexplained, 1)
+    })
+
+    it('--market: backfill fills a futures symbol from /fapi or /dapi, gaps reports per market', async (t) => {
+      const sim = await startSimulator({ clock: systemClock })
+      const target = await feederTarget(kind)
+      t.after(async () => {
+        await sim.close()
+        await target.cleanup()
+      })
+      const env = {
+        ...target.env,
+        BINANCE_REST_URL: sim.httpBase,
+        BINANCE_USDM_REST_URL: sim.httpBase,
+        BINANCE_COINM_REST_URL: sim.httpBase,
+        LOG_LEVEL: 'info',
+      }
+      const last = floorMinute(Date.now() - 10_000) - MINUTE_MS
+      const window = [
+        '--from',
+        new Date(last - 29 * MINUTE_MS).toISOString(),
+        '--to',
+        new Date(last).toISOString(),
+      ]
+      const outFrom = last - 20 * MINUTE_MS
+      sim.hooks.restOf('usdm').outage('ETHUSDT', outFrom, outFrom + MINUTE_MS)
+      for (const [market, symbol] of [
+        ['usdm', 'ethusdt'],
+        ['coinm', 'ethusd_perp'],
+      ] as const) {
+        const fill = await runCli(['backfill', '--market', market, '--symbol', symbol, ...window], env)
+        assert.equal(fill.code, 0, fill.stderr)
+      }
+      assert.ok((sim.hooks.restOf('usdm').stats().byPath['/fapi/v1/klines'] ?? 0) >= 1)
+      assert.ok((sim.hooks.restOf('coinm').stats().byPath['/dapi/v1/klines'] ?? 0) >= 1)
+      assert.equal(sim.hooks.rest.stats().byPath['/api/v3/klines'] ?? 0, 0, 'spot REST untouched')
+      const usdm = await runCli(['gaps', '--market', 'usdm', '--symbol', 'ethusdt', ...window, '--json'], env)
+      assert.equal(usdm.code, 0, usdm.stdout)
+      const report = JSON.parse(usdm.stdout) as Report & { market: string }
+      assert.equal(report.market, 'usdm')
+      assert.equal(report.missing, 2)
+      assert.equal(report.unexplained, 0)
+      // The spot namesake has nothing: its own history, its own gaps.
+      const spot = await runCli(['gaps', '--symbol', 'ethusdt', ...window, '--json'], env)
+      assert.equal(spot.code, 3)
+      assert.equal((JSON.parse(spot.stdout) as Report).missing, 30)
+      const db = await target.open()
+      try {
+        const r = await db.query<{ open_time: Date; close: string }>(
+          "SELECT open_time, close::text FROM candles_1m WHERE market = 'coinm' AND symbol = 'ETHUSD_PERP' ORDER BY open_time",
+        )
+        assert.equal(r.rows.length, 30)
+        for (const row of r.rows)
+          assert.equal(
+            row.close,
+            simulatedKline(simKey('coinm', 'ETHUSD_PERP'), row.open_time.getTime()).close,
+          )
+      } finally {
+        await db.close()
+      }
+      const bad = await runCli(['gaps', '--market', 'xyz', '--symbol', 'ethusdt'], env)
+      assert.equal(bad.code, 2)
+      assert.match(bad.stderr, /--market: "xyz" is not a market/)
     })
   })
 }
@@ -185,6 +248,28 @@ describe('start-up symbol check', () => {
     assert.match(
       r.stderr,
       /^data-feeder: configuration error: TRADING_SYMBOLS: unknown on Binance: NOTACOIN \(example: TRADING_SYMBOLS=btcusdt\)\n$/,
+    )
+  })
+
+  it('a futures symbol its market does not list stops the service with exit 2, naming it and its market', async (t) => {
+    const sim = await startSimulator({ clock: systemClock })
+    t.after(() => sim.close())
+    const r = await runCli(['run'], {
+      DATA_DIR: '/nonexistent/never-opened',
+      TRADING_SYMBOLS: 'btcusdt,usdm:btcusdt,usdm:notacoin,coinm:btcusd_perp',
+      BINANCE_REST_URL: sim.httpBase,
+      BINANCE_STREAM_URL: sim.wsBase,
+      BINANCE_USDM_REST_URL: sim.httpBase,
+      BINANCE_USDM_STREAM_URL: sim.wsHostOf('usdm'),
+      BINANCE_COINM_REST_URL: sim.httpBase,
+      BINANCE_COINM_STREAM_URL: sim.wsHostOf('coinm'),
+      HEALTH_CHECK_HOST: '127.0.0.1',
+      HEALTH_CHECK_PORT: String(await freePort()),
+    })
+    assert.equal(r.code, 2)
+    assert.match(
+      r.stderr,
+      /^data-feeder: configuration error: TRADING_SYMBOLS: unknown on Binance USD-M futures \(market usdm\): usdm:NOTACOIN \(example: TRADING_SYMBOLS=usdm:btcusdt\)\n$/,
     )
   })
 })

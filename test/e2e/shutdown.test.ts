@@ -17,8 +17,11 @@ import { until } from '../helpers/until.ts'
 
 async function metric(base: string, name: string): Promise<number> {
   const text = await (await fetch(`${base}/metrics`)).text()
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `))
-  return line ? Number(line.split(' ')[1]) : 0
+  // Summed over the series of every label set (e.g. one per market).
+  let sum = 0
+  for (const line of text.split('\n'))
+    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum += Number(line.split(' ').at(-1))
+  return sum
 }
 
 describe('graceful shutdown', {

@@ -91,6 +91,8 @@ describe('health rules', () => {
     ])
     assert.equal(b.details.gap_check_last, null)
     assert.deepEqual(b.symbols.BTCUSDT, {
+      market: 'spot',
+      symbol: 'BTCUSDT',
       last_candle_time: new Date(NOW - 90_000).toISOString(),
       lag_seconds: 30,
       candles_processed: 3,

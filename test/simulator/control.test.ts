@@ -221,7 +221,13 @@ describe('stream names and URLs', () => {
 
   test('parseTarget: /ws, /ws/<s>[/<s>], /stream?streams=', () => {
     const t = (u: string) => parseTarget(u, 1024)
-    assert.deepEqual(t('/ws'), { ok: true, target: { path: '/ws', combined: false, streams: [] } })
+    const ws = t('/ws')
+    assert.ok(ws.ok)
+    assert.deepEqual(
+      ws.ok && { path: ws.target.path, market: ws.target.market, combined: ws.target.combined },
+      { path: '/ws', market: 'spot', combined: false },
+    )
+    assert.deepEqual(ws.ok && ws.target.streams, [])
     const raw = t('/ws/btcusdt@kline_1m/ethusdt@bookTicker')
     assert.ok(raw.ok && !raw.target.combined && raw.target.streams.length === 2)
     const comb = t('/stream?streams=btcusdt@kline_1m/btcusdt@bookTicker')

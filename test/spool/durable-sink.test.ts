@@ -275,11 +275,12 @@ for (const kind of pgTargets()) {
           async () => (await countCandles(o.direct)) === cs.length && second.seen.replayed.length > 0,
         )
         assert.deepEqual((await o.direct.query(ROW_SQL)).rows, sorted(cs))
-        // What changed under the features, per symbol, for the app to repair.
+        // What changed under the features, per market and symbol, for the app to repair.
         const spans = second.seen.replayed.flatMap((e) => e.spans)
         assert.deepEqual(
           [...spans].sort((a, b) => a.symbol.localeCompare(b.symbol)),
           [...SYMBOLS].sort().map((symbol) => ({
+            market: 'spot',
             symbol,
             fromOpenTime: byMinute(0)[0]?.openTime,
             toOpenTime: byMinute(9)[0]?.openTime,

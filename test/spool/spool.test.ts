@@ -5,7 +5,7 @@ import { afterEach, describe, test } from 'node:test'
 import { crc32 } from 'node:zlib'
 import type { Candle } from '../../src/core/records.ts'
 import { SpoolFullError } from '../../src/spool/spool.ts'
-import { encodeRecord } from '../../src/spool/spool-record.ts'
+import { decodePayload, encodeRecord } from '../../src/spool/spool-record.ts'
 import { batch, CLOCK_START, drain, open, segments, tempDir } from './spool-helpers.ts'
 
 /** Length of the record holding batch(i), as the spool writes it. */
@@ -160,6 +160,22 @@ describe('spool segments and size bound', () => {
     await drain(spool)
     spool.append(batch(1))
     assert.equal(spool.records, 1)
+  })
+
+  test('futures candles keep their market through the spool; an unknown market makes the record unreadable', () => {
+    const futures = batch(0, 2).map(
+      (c, i) => ({ ...c, market: i === 0 ? 'usdm' : 'coinm', close: '7.6120' }) as Candle,
+    )
+    const back = decodePayload(encodeRecord(futures, CLOCK_START).subarray(8))
+    assert.deepEqual(
+      back?.map((c) => [c.market, c.close]),
+      [
+        ['usdm', '7.6120'],
+        ['coinm', '7.6120'],
+      ],
+    )
+    const alien = batch(0, 1).map((c) => ({ ...c, market: 'xyz' }) as unknown as Candle)
+    assert.equal(decodePayload(encodeRecord(alien, CLOCK_START).subarray(8)), null)
   })
 
   test('bytes per candle of a typical spot candle', (t) => {

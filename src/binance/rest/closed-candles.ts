@@ -6,6 +6,7 @@
  */
 import type { Candle } from '../../core/records.ts'
 import { MINUTE_MS } from '../../core/records.ts'
+import type { MarketModule } from '../../markets/market.ts'
 import type { BackfillResult, KlinesQuery } from './rest-api.ts'
 import { checkMinute, checkSymbol } from './rest-requests.ts'
 import type { KlinePage } from './rest-rows.ts'
@@ -18,10 +19,12 @@ export async function pageClosedCandles(
   pages: {
     readonly limit: number /** Open time of the newest closed minute. */
     readonly lastClosed: number
+    /** Whose symbols these are (COIN-M's carry a suffix). */
+    readonly market?: MarketModule
   },
   onPage?: (candles: readonly Candle[]) => Promise<void> | void,
 ): Promise<BackfillResult> {
-  checkSymbol(symbol)
+  checkSymbol(symbol, pages.market)
   checkMinute('fromOpenTime', fromOpenTime)
   checkMinute('toOpenTime', toOpenTime)
   const to = Math.min(toOpenTime, pages.lastClosed)

@@ -1,5 +1,5 @@
 /**
- * Binance spot REST client for public market data (klines, exchangeInfo, time,
+ * Binance REST client, one per market host, for public market data (klines, exchangeInfo, time,
  * ping) with manners: one weight budget for every caller, Retry-After obeyed
  * for all requests at once, jittered exponential backoff on transient failures,
  * every response validated before use. No API key: public data only.
@@ -102,9 +102,13 @@ export class BinanceRestClient implements RestClient {
   }
 
   async klines(symbol: string, q: KlinesQuery): Promise<KlinePage> {
-    const params = klinesParams(symbol, q, this.market.rest.klinesPageLimit)
+    const params = klinesParams(symbol, q, this.market)
     const page = await this.call('klines', params, ({ body, receivedAt }) =>
-      parseKlineRows(body, symbol, this.exchangeClock.now() - this.closeGraceMs, { ...q, receivedAt }),
+      parseKlineRows(body, symbol, this.exchangeClock.now() - this.closeGraceMs, {
+        ...q,
+        receivedAt,
+        market: this.market.id,
+      }),
     )
     if (page.rejected.length > 0) this.emit({ type: 'rejected_rows', symbol, rejections: page.rejected })
     return page
@@ -119,14 +123,16 @@ export class BinanceRestClient implements RestClient {
     // Never ask for minutes that have not closed: the newest closed one opened ≥ 1 min + grace ago.
     const lastClosed =
       Math.floor((this.exchangeClock.now() - this.closeGraceMs - MINUTE_MS) / MINUTE_MS) * MINUTE_MS
-    const pages = { limit: this.market.rest.klinesPageLimit, lastClosed }
+    const pages = { limit: this.market.rest.klinesPageLimit, lastClosed, market: this.market }
     return pageClosedCandles((q) => this.klines(symbol, q), symbol, fromOpenTime, toOpenTime, pages, onPage)
   }
 
   async exchangeInfo(
     symbols?: readonly string[],
   ): Promise<{ symbols: Array<{ symbol: string; status: string }> }> {
-    return this.call('exchangeInfo', exchangeInfoParams(symbols), ({ body }) => readExchangeInfo(body))
+    return this.call('exchangeInfo', exchangeInfoParams(symbols, this.market), ({ body }) =>
+      readExchangeInfo(body),
+    )
   }
 
   serverTime(): Promise<number> {

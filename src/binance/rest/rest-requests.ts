@@ -5,12 +5,14 @@
  * BAD_RESPONSE for Binance's).
  */
 import { MINUTE_MS } from '../../core/records.ts'
+import type { MarketModule } from '../../markets/market.ts'
+import { SPOT } from '../../markets/spot.ts'
 import { type KlinesQuery, REST_DEFAULTS } from './rest-api.ts'
 import { RestError } from './rest-errors.ts'
 import { expectObject, parseRetryAfter, TOO_MANY_REQUESTS } from './rest-response.ts'
 import { WINDOW_MS } from './weight-budget.ts'
 
-const SYMBOL_RE = /^[A-Z0-9]{2,30}$/
+type SymbolRule = Pick<MarketModule, 'id' | 'symbolPattern'>
 
 /** BINANCE_REST_URL without trailing slashes; anything but http(s) is refused. */
 export function restBase(baseUrl: string): string {
@@ -26,8 +28,10 @@ export function restBase(baseUrl: string): string {
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`
 }
 
-export function checkSymbol(symbol: string): void {
-  if (!SYMBOL_RE.test(symbol)) throw new RestError('INVALID_ARGUMENT', `bad symbol ${JSON.stringify(symbol)}`)
+/** A symbol of the market (COIN-M's carry a suffix: BTCUSD_PERP). */
+export function checkSymbol(symbol: string, market: SymbolRule = SPOT): void {
+  if (!market.symbolPattern.test(symbol))
+    throw new RestError('INVALID_ARGUMENT', `bad ${market.id} symbol ${JSON.stringify(symbol)}`)
 }
 
 export function checkTime(name: string, v: number | undefined): void {
@@ -41,9 +45,10 @@ export function checkMinute(name: string, v: number): void {
   if (v % MINUTE_MS !== 0) throw new RestError('INVALID_ARGUMENT', `${name} ${v} is not a minute start`)
 }
 
-/** `limit` at most the market's page size. */
-export function klinesParams(symbol: string, q: KlinesQuery, maxLimit: number): URLSearchParams {
-  checkSymbol(symbol)
+/** `limit` at most the market's page size (1000 spot, 1500 futures). */
+export function klinesParams(symbol: string, q: KlinesQuery, market: MarketModule = SPOT): URLSearchParams {
+  const maxLimit = market.rest.klinesPageLimit
+  checkSymbol(symbol, market)
   checkTime('startTime', q.startTime)
   checkTime('endTime', q.endTime)
   if (q.startTime !== undefined && q.endTime !== undefined && q.startTime > q.endTime) {
@@ -59,11 +64,15 @@ export function klinesParams(symbol: string, q: KlinesQuery, maxLimit: number): 
   return params
 }
 
-export function exchangeInfoParams(symbols?: readonly string[]): URLSearchParams {
+export function exchangeInfoParams(
+  symbols?: readonly string[],
+  market: MarketModule = SPOT,
+): URLSearchParams {
   const params = new URLSearchParams()
   if (symbols !== undefined && symbols.length > 0) {
-    for (const s of symbols) checkSymbol(s)
-    params.set('symbols', JSON.stringify(symbols))
+    for (const s of symbols) checkSymbol(s, market)
+    // Futures exchangeInfo takes no parameters: it lists every contract, the caller looks the symbols up.
+    if (market.rest.exchangeInfoBySymbols) params.set('symbols', JSON.stringify(symbols))
   }
   return params
 }
@@ -74,10 +83,12 @@ export function readExchangeInfo(body: unknown): { symbols: Array<{ symbol: stri
   return {
     symbols: list.map((s: unknown, i) => {
       const o = expectObject(s, `exchangeInfo symbols[${i}]`)
-      if (typeof o.symbol !== 'string' || typeof o.status !== 'string') {
+      // COIN-M names the status `contractStatus`.
+      const status = o.status ?? o.contractStatus
+      if (typeof o.symbol !== 'string' || typeof status !== 'string') {
         throw new RestError('BAD_RESPONSE', `exchangeInfo symbols[${i}] lacks symbol/status`)
       }
-      return { symbol: o.symbol, status: o.status }
+      return { symbol: o.symbol, status }
     }),
   }
 }

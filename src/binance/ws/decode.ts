@@ -25,7 +25,8 @@ type DecodeRules = MarketModule['decode']
 export const MAX_FRAME_BYTES = 64 * 1024
 
 const DECIMAL = /^(?:0|[1-9]\d{0,29})(?:\.\d{1,20})?$/
-const SYMBOL = /^[A-Z0-9]{2,30}$/
+// Letters and digits; COIN-M contracts add an underscore and a suffix (BTCUSD_PERP, ETHUSD_250627).
+const SYMBOL = /^[A-Z0-9]{2,20}(?:_[A-Z0-9]{1,10})?$/
 // Binance times are ms; anything outside [2017-01-01, 2100-01-01) is not a real time.
 const MIN_TIME = 1_483_228_800_000
 const MAX_TIME = 4_102_444_800_000
@@ -201,19 +202,16 @@ function decodeBook(v: Obj, receivedAt: number, rules: DecodeRules): DecodeResul
   if (bid === undefined || bidQty === undefined || ask === undefined || askQty === undefined) {
     return reject('bad_field', 'bookTicker decimal field')
   }
-  let eventTime: number | null = null
-  if (v.E === undefined && rules.bookTickerEventTime === 'required')
-    return reject('bad_field', 'bookTicker.E')
-  if (v.E !== undefined) {
-    const t = time(v, 'E')
-    if (t === undefined) return reject('bad_field', 'bookTicker.E')
-    eventTime = t
-  }
+  const eventTime = optionalTime(v, 'E', rules.bookTickerEventTime)
+  if (eventTime === undefined) return reject('bad_field', 'bookTicker.E')
+  const transactionTime = optionalTime(v, 'T', rules.bookTickerTransactionTime ?? 'optional')
+  if (transactionTime === undefined) return reject('bad_field', 'bookTicker.T')
   const event: BookTickerEvent = {
     type: 'book_ticker',
     symbol,
     updateId,
     eventTime,
+    transactionTime,
     receivedAt,
     bid,
     bidQty,
@@ -221,6 +219,12 @@ function decodeBook(v: Obj, receivedAt: number, rules: DecodeRules): DecodeResul
     askQty,
   }
   return { ok: true, event, stream: null }
+}
+
+/** A time field the market may require: null when absent and allowed, undefined when wrong. */
+function optionalTime(v: Obj, key: string, rule: 'optional' | 'required'): number | null | undefined {
+  if (v[key] === undefined) return rule === 'required' ? undefined : null
+  return time(v, key)
 }
 
 function controlId(v: unknown): number | string | null | undefined {

@@ -135,7 +135,9 @@ export class BinanceFeed extends TypedEmitter<BinanceFeedEvents> {
     const chunks = [...byRoute].flatMap(([route, streams]) =>
       chunkStreams(streams, max).map((c) => ({ route, streams: c })),
     )
-    this.connections = chunks.map((c, i) => this.build(`binance-${i}`, c.streams, c.route))
+    // Spot keeps its historical names (binance-0, …); futures connections are named for their market.
+    const prefix = market.id === 'spot' ? 'binance' : market.id
+    this.connections = chunks.map((c, i) => this.build(`${prefix}-${i}`, c.streams, c.route))
   }
 
   start(): void {

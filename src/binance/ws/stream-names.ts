@@ -14,8 +14,6 @@ export const MAX_STREAMS_PER_CONNECTION = SPOT.stream.maxStreamsPerConnection
  */
 export const MAX_URL_LENGTH = 7_680
 
-const SYMBOL = /^[A-Z0-9]{2,30}$/
-
 export class InvalidSymbolError extends Error {
   readonly code = 'INVALID_SYMBOL'
   readonly symbol: string
@@ -40,10 +38,10 @@ export class InvalidStreamUrlError extends Error {
   }
 }
 
-/** Uppercase, validated symbol (`btcusdt` → `BTCUSDT`); throws InvalidSymbolError. */
-export function normalizeSymbol(symbol: string): string {
+/** Uppercase symbol, validated against the market's pattern (`btcusdt` → `BTCUSDT`); throws InvalidSymbolError. */
+export function normalizeSymbol(symbol: string, market: MarketModule = SPOT): string {
   const upper = symbol.trim().toUpperCase()
-  if (!SYMBOL.test(upper)) throw new InvalidSymbolError(symbol)
+  if (!market.symbolPattern.test(upper)) throw new InvalidSymbolError(symbol)
   return upper
 }
 
@@ -52,7 +50,7 @@ export function streamsFor(symbols: readonly string[], market: MarketModule = SP
   const seen = new Set<string>()
   const out: string[] = []
   for (const s of symbols) {
-    const lower = normalizeSymbol(s).toLowerCase()
+    const lower = normalizeSymbol(s, market).toLowerCase()
     if (seen.has(lower)) continue
     seen.add(lower)
     out.push(...market.stream.streamsOf(lower))

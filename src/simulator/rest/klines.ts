@@ -22,6 +22,7 @@ import { checkSymbol, isApiError, mandatory, optionalInteger, type Params } from
 export const KLINES_PARAMS = ['symbol', 'interval', 'startTime', 'endTime', 'timeZone', 'limit'] as const
 export const DEFAULT_LIMIT = 500
 export const MAX_LIMIT = 1000
+export const FUTURES_MAX_LIMIT = 1500
 const INTERVALS = [
   '1s',
   '1m',
@@ -114,7 +115,8 @@ export function parseKlines(params: Params, universe: SymbolUniverse): KlinesQue
   if (limitRaw !== undefined && limitRaw < 1) return errors.invalidParam('limit')
   const q: { -readonly [K in keyof KlinesQuery]: KlinesQuery[K] } = {
     symbol,
-    limit: Math.min(limitRaw ?? DEFAULT_LIMIT, MAX_LIMIT),
+    // Futures pages go to 1500 (binance-api.md §8).
+    limit: Math.min(limitRaw ?? DEFAULT_LIMIT, universe.market === 'spot' ? MAX_LIMIT : FUTURES_MAX_LIMIT),
   }
   if (start !== undefined) q.startTime = startMs(start)
   if (end !== undefined) q.endTime = endMs(end)
@@ -153,7 +155,7 @@ export function selectKlines(
 ): KlineRow[] {
   const listing = universe.get(q.symbol)
   if (!listing) return []
-  const symbol = listing.symbol
+  const symbol = universe.key(listing.symbol)
   const current = Math.floor(now / MINUTE) * MINUTE
   const first = Math.ceil(Math.max(0, listing.listedAt) / MINUTE) * MINUTE
   const last = Math.min(current, Math.floor((q.endTime ?? current) / MINUTE) * MINUTE)
@@ -162,7 +164,7 @@ export function selectKlines(
   if (q.startTime !== undefined) {
     let t = Math.max(first, Math.ceil(q.startTime / MINUTE) * MINUTE)
     while (rows.length < q.limit) {
-      t = outages.skip(symbol, t, 1)
+      t = outages.skip(listing.symbol, t, 1)
       if (t > last) break
       rows.push(row(t))
       t += MINUTE
@@ -171,7 +173,7 @@ export function selectKlines(
   }
   let t = last
   while (rows.length < q.limit) {
-    t = outages.skip(symbol, t, -1)
+    t = outages.skip(listing.symbol, t, -1)
     if (t < first) break
     rows.push(row(t))
     t -= MINUTE

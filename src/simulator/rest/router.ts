@@ -1,5 +1,5 @@
 /**
- * The simulated Binance spot REST API (shared/binance-api.md §6–7) as a
+ * A simulated Binance REST host — spot (shared/binance-api.md §6–7), USD-M or COIN-M (§8) — as a
  * node:http request handler: ping, time, exchangeInfo and klines, with
  * per-IP request weights, 429/418, and the test hooks of RestHooks.
  *
@@ -9,10 +9,12 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Clock } from '../../core/clock.ts'
+import type { MarketModule } from '../../markets/market.ts'
 import { SPOT } from '../../markets/spot.ts'
 import type { SymbolUniverse } from '../universe.ts'
 import { type ApiError, errorBody } from './api-error.ts'
 import { EXCHANGE_INFO_PARAMS, exchangeInfo, pickListings } from './exchange-info.ts'
+import { futuresExchangeInfo } from './futures-exchange-info.ts'
 import type { FailBody, MalformKind, RestHooks, RestStats } from './hooks.ts'
 import { KLINES_PARAMS, parseKlines, selectKlines } from './klines.ts'
 import { HTML_TYPE, JSON_TYPE, malformKlines, proxyHtml, type RawReply } from './malform.ts'
@@ -23,7 +25,9 @@ import { WeightLimiter } from './weights.ts'
 export interface RestOptions {
   readonly clock: Clock
   readonly universe: SymbolUniverse
-  /** REQUEST_WEIGHT per minute per IP (default 6000). */
+  /** The market whose host this is: its paths, weights and limit (default spot). */
+  readonly market?: MarketModule
+  /** REQUEST_WEIGHT per minute per IP (default: the market's, 6000 on spot). */
   readonly weightLimitPerMinute?: number
   /** 429 answers within one minute after which a further request gets the IP banned (default 3). */
   readonly banAfterRejected?: number
@@ -32,13 +36,16 @@ export interface RestOptions {
 
 export interface RestApi {
   readonly hooks: RestHooks
+  /** Whether the path is one of this host's endpoints. */
+  serves(path: string): boolean
   handle(req: IncomingMessage, res: ServerResponse): void
   /** Ends requests left hanging by hangNext. */
   close(): void
 }
 
 interface Endpoint {
-  readonly weight: number
+  /** Charged before the parameters are read; futures klines weigh by the `limit` asked for. */
+  readonly weight: (query: URLSearchParams) => number
   readonly params: readonly string[]
   readonly run: (params: ReadonlyMap<string, string>) => Reply
 }
@@ -91,8 +98,9 @@ function clientIp(req: IncomingMessage): string {
 export function createRestApi(opts: RestOptions): RestApi {
   const { clock, universe } = opts
   const log = opts.log ?? (() => {})
+  const market = opts.market ?? SPOT
   const limiter = new WeightLimiter({
-    limit: opts.weightLimitPerMinute ?? 6_000,
+    limit: opts.weightLimitPerMinute ?? market.rest.weightLimitPerMinute,
     banAfterRejected: opts.banAfterRejected ?? 3,
   })
   const outages = new Outages()
@@ -106,22 +114,39 @@ export function createRestApi(opts: RestOptions): RestApi {
   }> = []
   const malforms: MalformKind[] = []
 
-  // The market's REST layout (spot: /api/v3/…), as the client reads it.
-  const { paths, weightOf } = SPOT.rest
+  // The market's REST layout (spot: /api/v3/…, USD-M /fapi/v1/…, COIN-M /dapi/v1/…), as the client reads it.
+  const { paths, weightOf } = market.rest
+  const futures = market.simulator.futures
   const endpoints: Record<string, Endpoint> = {
-    [paths.ping]: { weight: weightOf('ping'), params: [], run: () => ({ ok: {} }) },
-    [paths.time]: { weight: weightOf('time'), params: [], run: () => ({ ok: { serverTime: clock.now() } }) },
-    [paths.exchangeInfo]: {
-      weight: weightOf('exchangeInfo'),
-      params: EXCHANGE_INFO_PARAMS,
-      run: (params) => {
-        const listings = pickListings(params, universe)
-        if (isApiError(listings)) return listings
-        return { ok: exchangeInfo(listings, params, clock.now(), limiter.limit) }
-      },
+    [paths.ping]: { weight: () => weightOf('ping'), params: [], run: () => ({ ok: {} }) },
+    [paths.time]: {
+      weight: () => weightOf('time'),
+      params: [],
+      run: () => ({ ok: { serverTime: clock.now() } }),
     },
+    [paths.exchangeInfo]: futures
+      ? {
+          // Futures exchangeInfo takes no parameters and lists every contract.
+          weight: () => weightOf('exchangeInfo'),
+          params: [],
+          run: () => ({
+            ok: futuresExchangeInfo(market.id, universe.listings, clock.now(), limiter.limit),
+          }),
+        }
+      : {
+          weight: () => weightOf('exchangeInfo'),
+          params: EXCHANGE_INFO_PARAMS,
+          run: (params) => {
+            const listings = pickListings(params, universe)
+            if (isApiError(listings)) return listings
+            return { ok: exchangeInfo(listings, params, clock.now(), limiter.limit) }
+          },
+        },
     [paths.klines]: {
-      weight: weightOf('klines'),
+      weight: (query) => {
+        const limit = Number(query.get('limit') ?? Number.NaN)
+        return weightOf('klines', Number.isInteger(limit) && limit > 0 ? limit : undefined)
+      },
       params: KLINES_PARAMS,
       run: (params) => {
         const q = parseKlines(params, universe)
@@ -176,8 +201,9 @@ export function createRestApi(opts: RestOptions): RestApi {
     }
     const now = clock.now()
     const ip = clientIp(req)
-    const charge = limiter.charge(ip, ep.weight, now)
-    if (charge.kind !== 'banned') stats.weightUsed += ep.weight
+    const weight = ep.weight(url.searchParams)
+    const charge = limiter.charge(ip, weight, now)
+    if (charge.kind !== 'banned') stats.weightUsed += weight
     const weightHeaders = { 'X-MBX-USED-WEIGHT': charge.used, 'X-MBX-USED-WEIGHT-1M': charge.used }
     if (charge.kind === 'banned') {
       stats.responses418++
@@ -218,6 +244,7 @@ export function createRestApi(opts: RestOptions): RestApi {
   return {
     hooks,
     handle,
+    serves: (path) => Object.hasOwn(endpoints, path),
     close: () => {
       for (const res of hanging) res.destroy()
       hanging.clear()
