@@ -9,58 +9,33 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { it } from 'node:test'
 import { table } from '../../src/cli/sql-command.ts'
-import { systemClock } from '../../src/core/clock.ts'
-import { startSimulator } from '../../src/simulator/server.ts'
-import { freePort, runCli, startCli } from '../helpers/cli.ts'
-import { pgliteDataDir } from '../helpers/db.ts'
+import { runCli } from '../helpers/cli.ts'
+import { embeddedRig, sqlCount, startHolding } from '../helpers/embedded-service.ts'
 import { until } from '../helpers/until.ts'
 
 const COUNT = 'SELECT count(*) AS n FROM candles_1m'
 
 it('answers a read-only statement while the service runs and after it stopped; refuses writes', async (t) => {
-  const sim = await startSimulator({ clock: systemClock, symbols: ['BTCUSDT'] })
-  const dir = await pgliteDataDir()
-  t.after(async () => {
-    await sim.close()
-    await dir.cleanup()
-  })
-  const env = {
-    DATA_DIR: dir.dataDir,
-    BINANCE_STREAM_URL: sim.wsBase,
-    BINANCE_REST_URL: sim.httpBase,
-    TRADING_SYMBOLS: 'btcusdt',
-    INITIAL_BACKFILL_MINUTES: '30',
-    HEALTH_CHECK_HOST: '127.0.0.1',
-    HEALTH_CHECK_PORT: String(await freePort()),
-  }
-  const service = startCli(['run'], env)
-  t.after(() => service.child.kill('SIGKILL'))
-  // Until the service holds DATA_DIR, `sql` would open the database itself (and keep the service out).
-  await until(
-    'the service holds its database',
-    () => service.lines.some((l) => l.msg === 'database ready'),
-    60_000,
-  )
+  const rig = await embeddedRig(t, { symbols: ['BTCUSDT'], initialMinutes: 30, migrated: true })
+  const service = await startHolding(t, rig)
   const rows = await until(
     'the start-up backfill visible through `sql`',
     async () => {
-      const r = await runCli(['sql', '--json', COUNT], { DATA_DIR: dir.dataDir })
-      assert.equal(r.code, 0, r.stderr)
-      const n = Number((JSON.parse(r.stdout) as { n: string }).n)
+      const n = await sqlCount(rig.dataDir, COUNT)
       return n >= 28 ? n : null
     },
     120_000,
   )
   assert.ok(rows >= 28)
 
-  const write = await runCli(['sql', 'DELETE FROM candles_1m'], { DATA_DIR: dir.dataDir })
+  const write = await runCli(['sql', 'DELETE FROM candles_1m'], { DATA_DIR: rig.dataDir })
   assert.equal(write.code, 1)
   assert.match(write.stderr, /read-only transaction/)
 
   service.child.kill('SIGTERM')
   assert.equal(await service.exited, 0)
   const after = await runCli(['sql', 'SELECT symbol, count(*) AS n FROM candles_1m GROUP BY symbol'], {
-    DATA_DIR: dir.dataDir,
+    DATA_DIR: rig.dataDir,
   })
   assert.equal(after.code, 0, after.stderr)
   assert.match(after.stdout, /^symbol {2}\| n\n/)

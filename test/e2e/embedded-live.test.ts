@@ -8,16 +8,15 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { setTimeout as delay } from 'node:timers/promises'
-import { systemClock } from '../../src/core/clock.ts'
-import { startSimulator } from '../../src/simulator/server.ts'
 import { DEFAULT_SYMBOLS } from '../../src/simulator/universe.ts'
-import { freePort, runCli, startCli } from '../helpers/cli.ts'
-import { pgliteDataDir } from '../helpers/db.ts'
+import { startCli } from '../helpers/cli.ts'
+import { embeddedRig, sqlCount, startHolding } from '../helpers/embedded-service.ts'
 import { until } from '../helpers/until.ts'
 
 const SYMBOLS = DEFAULT_SYMBOLS.slice(0, 4)
 const MINUTES = 1440
 const LIVE_BOUND_MS = 1_000
+const COUNT = 'SELECT count(*) AS n FROM candles_1m'
 
 function metric(page: string, name: string): number {
   let sum = 0
@@ -32,24 +31,9 @@ function refused(err: unknown): boolean {
 }
 
 it('/live answers within 1 s throughout a start-up backfill on the embedded database', async (t) => {
-  const sim = await startSimulator({ clock: systemClock, symbols: [...SYMBOLS] })
-  const dir = await pgliteDataDir({ migrated: false })
-  t.after(async () => {
-    await sim.close()
-    await dir.cleanup()
-  })
-  const port = await freePort()
-  const base = `http://127.0.0.1:${port}`
-  const p = startCli(['run'], {
-    DATA_DIR: dir.dataDir,
-    BINANCE_STREAM_URL: sim.wsBase,
-    BINANCE_REST_URL: sim.httpBase,
-    TRADING_SYMBOLS: SYMBOLS.join(','),
-    BACKFILL_ENABLED: 'true',
-    INITIAL_BACKFILL_MINUTES: String(MINUTES),
-    HEALTH_CHECK_HOST: '127.0.0.1',
-    HEALTH_CHECK_PORT: String(port),
-  })
+  const rig = await embeddedRig(t, { symbols: SYMBOLS, initialMinutes: MINUTES, migrated: false })
+  const base = `http://127.0.0.1:${rig.port}`
+  const p = startCli(['run'], rig.env)
   t.after(() => p.child.kill('SIGKILL'))
 
   const expected = SYMBOLS.length * (MINUTES - 2)
@@ -87,40 +71,12 @@ it('/live answers within 1 s throughout a start-up backfill on the embedded data
 })
 
 it('kill -9 once the start-up backfill commits on the embedded database: every committed row survives, a restart completes the day', async (t) => {
-  const sim = await startSimulator({ clock: systemClock, symbols: [...SYMBOLS] })
-  const dir = await pgliteDataDir()
-  t.after(async () => {
-    await sim.close()
-    await dir.cleanup()
-  })
-  const env = {
-    DATA_DIR: dir.dataDir,
-    BINANCE_STREAM_URL: sim.wsBase,
-    BINANCE_REST_URL: sim.httpBase,
-    TRADING_SYMBOLS: SYMBOLS.join(','),
-    BACKFILL_ENABLED: 'true',
-    INITIAL_BACKFILL_MINUTES: String(MINUTES),
-    HEALTH_CHECK_HOST: '127.0.0.1',
-    HEALTH_CHECK_PORT: String(await freePort()),
-  }
-  const count = async (): Promise<number> => {
-    const r = await runCli(['sql', '--json', 'SELECT count(*) AS n FROM candles_1m'], {
-      DATA_DIR: dir.dataDir,
-    })
-    assert.equal(r.code, 0, r.stderr)
-    return Number((JSON.parse(r.stdout) as { n: string }).n)
-  }
-  const one = startCli(['run'], env)
-  t.after(() => one.child.kill('SIGKILL'))
-  await until(
-    'the service holds its database',
-    () => one.lines.some((l) => l.msg === 'database ready'),
-    60_000,
-  )
+  const rig = await embeddedRig(t, { symbols: SYMBOLS, initialMinutes: MINUTES, migrated: true })
+  const one = await startHolding(t, rig)
   const committed = await until(
     'some of the backfill committed',
     async () => {
-      const n = await count()
+      const n = await sqlCount(rig.dataDir, COUNT)
       return n > 0 ? n : null
     },
     60_000,
@@ -128,16 +84,14 @@ it('kill -9 once the start-up backfill commits on the embedded database: every c
   one.child.kill('SIGKILL')
   assert.equal(await one.exited, 'SIGKILL')
   // The killed service's lock is stale: `sql` takes it over and opens the database itself.
-  assert.ok((await count()) >= committed)
+  assert.ok((await sqlCount(rig.dataDir, COUNT)) >= committed)
 
-  const two = startCli(['run'], env)
-  t.after(() => two.child.kill('SIGKILL'))
+  const two = await startHolding(t, rig)
   await until(
-    'the service holds its database again',
-    () => two.lines.some((l) => l.msg === 'database ready'),
-    60_000,
+    'the whole day stored',
+    async () => (await sqlCount(rig.dataDir, COUNT)) >= SYMBOLS.length * (MINUTES - 2),
+    180_000,
   )
-  await until('the whole day stored', async () => (await count()) >= SYMBOLS.length * (MINUTES - 2), 180_000)
   two.child.kill('SIGTERM')
   assert.equal(await two.exited, 0)
 })

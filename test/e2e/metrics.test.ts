@@ -61,9 +61,16 @@ describe('metrics on a live feeder', () => {
     // The backfill's first page comes back as an HTML page with status 200: counted, then retried.
     rig.sim.hooks.rest.malformNext(1, 'html')
     const gapsBefore = value(await scrape(), 'feeder_gaps_filled_total')
+    // The reconnect's own repair may complete meanwhile: wait for the malformed page to be met too.
     await until(
       'the skipped minute detected and filled',
-      async () => value(await scrape(), 'feeder_gaps_filled_total') > gapsBefore,
+      async () => {
+        const page = await scrape()
+        return (
+          value(page, 'feeder_gaps_filled_total') > gapsBefore &&
+          value(page, 'feeder_ws_invalid_frames_total', 'reason="rest_response"') >= 1
+        )
+      },
       30_000,
     )
     const last = await scrape()
