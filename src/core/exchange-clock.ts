@@ -112,7 +112,10 @@ export class ExchangeClock implements Clock {
     const localSpan = (last.sentAt + last.receivedAt) / 2 - (first.sentAt + first.receivedAt) / 2
     if (localSpan < RATE_MIN_SPAN_MS) return this.currentRate
     const rate = (last.serverTime - first.serverTime) / localSpan
-    if (!(rate > 0) || Math.abs(rate - 1) <= RATE_SNAP) return 1
+    // The round trips bound how wrong the measured rate may be: a slow answer (a loaded host)
+    // must not make a rate-1 exchange look faster, which would call open minutes closed.
+    const error = (last.receivedAt - last.sentAt + first.receivedAt - first.sentAt) / 2 / localSpan
+    if (!(rate > 0) || Math.abs(rate - 1) <= Math.max(RATE_SNAP, 2 * error)) return 1
     return rate
   }
 }

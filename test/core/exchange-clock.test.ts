@@ -64,6 +64,18 @@ describe('ExchangeClock', () => {
     assert.equal(fired, true)
   })
 
+  it('slow answers never make a rate-1 exchange look faster', () => {
+    const local = new ManualClock(T0)
+    const x = new ExchangeClock(local)
+    // The same clock on both sides, but answers that take 10 s (a loaded host on a fast test clock):
+    // each midpoint is up to 5 s off, which over 60 s could read as a rate of 1.15.
+    sample(local, x, 10_000, (t) => t - 5_000 + 1) // answered right after it was sent
+    local.advance(50_000)
+    sample(local, x, 10_000, (t) => t + 5_000 - 1) // answered just before it arrived
+    assert.equal(x.rate(), 1)
+    assert.ok(Math.abs(x.offsetMs()) <= 5_000)
+  })
+
   it('an offset within half the round trip is taken as none', () => {
     const local = new ManualClock(T0)
     const x = new ExchangeClock(local)
