@@ -75,7 +75,7 @@ export class SymbolWatch {
         `symbols ${problem}; they will never receive data`,
       )
     } else if (check.kind === 'unreachable') {
-      const network = check.error instanceof RestError && ['NETWORK', 'TIMEOUT'].includes(check.error.code)
+      const network = check.error instanceof RestError && check.error.code === 'NETWORK'
       if (atStart && network) {
         // No network at all (or Binance blocked): say so once, and how to try the feeder without it.
         logger.warn(
