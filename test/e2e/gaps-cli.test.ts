@@ -20,6 +20,15 @@ interface Report {
   ranges: { from: string; to: string; missing: number; confirmed_empty: boolean }[]
 }
 
+/** The 30 minutes that closed last (clear of the backfill's settle margin), as --from/--to. */
+function lastThirtyMinutes(): { last: number; args: string[] } {
+  const last = floorMinute(Date.now() - 10_000) - MINUTE_MS
+  return {
+    last,
+    args: ['--from', new Date(last - 29 * MINUTE_MS).toISOString(), '--to', new Date(last).toISOString()],
+  }
+}
+
 for (const kind of pgTargets()) {
   describe(`backfill and gaps commands on ${kind}`, () => {
     it('gaps exits 3 on a hole and 0 after backfill; Binance-confirmed holes are explained; reruns change nothing', async (t) => {
@@ -104,13 +113,7 @@ for (const kind of pgTargets()) {
         BINANCE_COINM_REST_URL: sim.httpBase,
         LOG_LEVEL: 'info',
       }
-      const last = floorMinute(Date.now() - 10_000) - MINUTE_MS
-      const window = [
-        '--from',
-        new Date(last - 29 * MINUTE_MS).toISOString(),
-        '--to',
-        new Date(last).toISOString(),
-      ]
+      const { last, args: window } = lastThirtyMinutes()
       const outFrom = last - 20 * MINUTE_MS
       sim.hooks.restOf('usdm').outage('ETHUSDT', outFrom, outFrom + MINUTE_MS)
       for (const [market, symbol] of [
@@ -169,13 +172,7 @@ describe('backfill and gaps as a user meets them', () => {
       TRADING_SYMBOLS: 'btcusdt,ethusdt',
       FEATURE_WINDOWS: '5',
     }
-    const last = floorMinute(Date.now() - 10_000) - MINUTE_MS
-    const range = [
-      '--from',
-      new Date(last - 29 * MINUTE_MS).toISOString(),
-      '--to',
-      new Date(last).toISOString(),
-    ]
+    const { args: range } = lastThirtyMinutes()
 
     for (const command of ['backfill', 'gaps']) {
       const unknown = await runCli([command, '--symbol', 'notacoin', ...range], env)
