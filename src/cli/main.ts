@@ -80,6 +80,8 @@ async function main(argv: readonly string[]): Promise<number> {
         return await (await import('./backfill-command.ts')).runBackfill(command, config, logger, systemClock)
       case 'gaps':
         return await (await import('./gaps-command.ts')).runGaps(command, config, systemClock)
+      case 'export':
+        return await (await import('./export-command.ts')).runExport(command, config, logger, systemClock)
       case 'sql':
         return await (await import('./sql-command.ts')).runSql(command, config, process.stdout)
     }
