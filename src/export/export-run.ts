@@ -11,6 +11,7 @@ import {
   exportColumns,
   exportPageQuery,
   hasQuoteTimeColumn,
+  isoDateStyle,
 } from '../store/export-queries.ts'
 import type { ExportOutput } from './export-output.ts'
 import { parquetSink, type RowSink } from './parquet-sink.ts'
@@ -28,6 +29,9 @@ export interface ExportPlan {
 /** Minutes per query: a page's rows stay small on the wire and in PGlite's worker messages. */
 export const PAGE_MINUTES = 10_000
 
+/** Pages in flight at once. */
+const LOOKAHEAD_PAGES = 3
+
 export class ExportAborted extends Error {
   readonly code = 'EXPORT_INTERRUPTED'
 }
@@ -40,7 +44,7 @@ export async function exportRange(
 ): Promise<{ rows: number }> {
   const cols = exportColumns(plan.windows, await hasQuoteTimeColumn(db))
   const form = plan.format === 'csv' ? 'csv' : 'typed'
-  const query = exportPageQuery(cols, plan.windows, form)
+  const query = exportPageQuery(cols, plan.windows, form, form === 'csv' && (await isoDateStyle(db)))
   let sink: RowSink
   if (plan.format === 'csv') {
     await out.write(`${csvHeader(cols)}\n`)
@@ -69,20 +73,28 @@ export async function exportRange(
       new Date(start).toISOString(),
       new Date(Math.min(plan.to, start + step - MINUTE_MS)).toISOString(),
     ])
+  // Pages asked for ahead, read while the current one is written: on PostgreSQL each runs on
+  // its own connection (the pool's), on PGlite they queue in its worker.
+  const ahead: Promise<{ rows: Record<string, unknown>[] }>[] = []
+  let asked = plan.from
+  const askAhead = () => {
+    while (ahead.length < LOOKAHEAD_PAGES && asked <= plan.to) {
+      ahead.push(page(asked))
+      asked += step
+    }
+  }
   let rows = 0
-  let next = plan.from <= plan.to ? page(plan.from) : null
   try {
-    for (let start = plan.from; next !== null; start += step) {
-      const current = await next
-      // Asked for now, read while this page is written.
-      next = start + step <= plan.to ? page(start + step) : null
+    for (askAhead(); ahead.length > 0; askAhead()) {
+      const current = await (ahead.shift() as Promise<{ rows: Record<string, unknown>[] }>)
       if (opts.signal?.aborted) throw new ExportAborted('export interrupted')
+      askAhead()
       await sink.add(current.rows)
       rows += current.rows.length
       opts.onRows?.(current.rows.length)
     }
   } catch (err) {
-    await next?.catch(() => {})
+    await Promise.allSettled(ahead)
     throw err
   }
   await sink.finish()

@@ -21,12 +21,16 @@ export class ExportValueError extends Error {
 
 /** `"-12.5"` at scale 3 → -12500n. The text is PostgreSQL's numeric output: digits, one point. */
 export function unscaledDecimal(text: string, scale: number): bigint {
-  const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(text)
-  if (m === null) throw new ExportValueError(`not a finite decimal: "${text.slice(0, 40)}"`)
-  const frac = m[3] ?? ''
-  if (frac.length > scale) throw new ExportValueError(`"${text}" has more than ${scale} decimals`)
-  const v = BigInt(`${m[2]}${frac.padEnd(scale, '0')}`)
-  return m[1] === '-' ? -v : v
+  const dot = text.indexOf('.')
+  const decimals = dot < 0 ? 0 : text.length - dot - 1
+  if (decimals > scale) throw new ExportValueError(`"${text.slice(0, 40)}" has more than ${scale} decimals`)
+  const digits = dot < 0 ? text : text.slice(0, dot) + text.slice(dot + 1)
+  // Checked once here rather than by a regular expression per value: BigInt rejects anything else.
+  if (!/^-?\d+$/.test(digits)) throw new ExportValueError(`not a finite decimal: "${text.slice(0, 40)}"`)
+  const pad = scale - decimals
+  // Up to 15 digits a double holds the integer exactly, and BigInt(number) is cheaper than parsing.
+  if (digits.length + pad <= 15) return BigInt(Number(digits) * 10 ** pad)
+  return BigInt(digits + '0'.repeat(pad))
 }
 
 /** Bytes of a two's-complement integer holding every value of `precision` digits. */
