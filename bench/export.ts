@@ -14,21 +14,30 @@ import { fmt, fmtSample, type Row, summarize } from './stats.ts'
 const T0 = Date.UTC(2022, 0, 1)
 const iso = (t: number) => new Date(t).toISOString()
 
+/** In slices: one statement per 100 000 minutes stays within the pool's statement timeout. */
 async function seed(db: Awaited<ReturnType<typeof benchDatabase>>['db'], n: number): Promise<void> {
-  await db.query(
-    `INSERT INTO candles_1m (market, symbol, open_time, close_time, open, high, low, close, volume, quote_volume,
-       trades, taker_buy_base, taker_buy_quote, first_trade_id, last_trade_id, bid, bid_qty, ask, ask_qty, source)
-     SELECT 'spot', 'BTCUSDT', t, t + interval '59.999 seconds', p, p + 5.5, p - 4.25, p + 0.01,
-            12.34567 + i % 1000, (12.34567 + i % 1000) * p, 100 + i % 900, 6.1, 6.1 * p, 3000000000 + i * 1000,
-            3000000000 + i * 1000 + 99 + i % 900, p - 0.01, 1.234, p + 0.01, 0.5, 'ws'
-       FROM generate_series(0, $2::int - 1) i,
-            LATERAL (SELECT $1::timestamptz + i * interval '1 minute' AS t, round(40000 + (i % 5000) * 0.37, 2) AS p) x`,
-    [iso(T0), n],
-  )
-  await db.query(
-    `INSERT INTO feature_cache (market, symbol, open_time, window_size, close_zscore, close_minmax, volume_zscore, volume_minmax, window_count, window_full)
-     SELECT market, symbol, open_time, 60, random() * 4 - 2, random(), random() * 4 - 2, random(), 60, true FROM candles_1m`,
-  )
+  const slice = 100_000
+  for (let a = 0; a < n; a += slice) {
+    const params = [iso(T0), a, Math.min(n, a + slice) - 1]
+    await db.query(
+      `INSERT INTO candles_1m (market, symbol, open_time, close_time, open, high, low, close, volume, quote_volume,
+         trades, taker_buy_base, taker_buy_quote, first_trade_id, last_trade_id, bid, bid_qty, ask, ask_qty, source)
+       SELECT 'spot', 'BTCUSDT', t, t + interval '59.999 seconds', p, p + 5.5, p - 4.25, p + 0.01,
+              12.34567 + i % 1000, (12.34567 + i % 1000) * p, 100 + i % 900, 6.1, 6.1 * p, 3000000000 + i * 1000,
+              3000000000 + i * 1000 + 99 + i % 900, p - 0.01, 1.234, p + 0.01, 0.5, 'ws'
+         FROM generate_series($2::int, $3::int) i,
+              LATERAL (SELECT $1::timestamptz + i * interval '1 minute' AS t, round(40000 + (i % 5000) * 0.37, 2) AS p) x`,
+      params,
+    )
+    await db.query(
+      `INSERT INTO feature_cache (market, symbol, open_time, window_size, close_zscore, close_minmax, volume_zscore,
+         volume_minmax, window_count, window_full)
+       SELECT market, symbol, open_time, 60, random() * 4 - 2, random(), random() * 4 - 2, random(), 60, true
+         FROM candles_1m WHERE open_time BETWEEN $1::timestamptz + $2::int * interval '1 minute'
+                                             AND $1::timestamptz + $3::int * interval '1 minute'`,
+      params,
+    )
+  }
   await db.exec('ANALYZE')
 }
 
