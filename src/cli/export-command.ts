@@ -92,10 +92,14 @@ async function write(
   },
 ): Promise<number> {
   const started = io.clock.now()
-  const out = await openExportOutput(target, io.stdout)
+  // Listening before the temporary file exists: a signal never finds it without its remover.
   const interrupt = new AbortController()
   const onSignal = () => interrupt.abort()
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal)
+  const out = await openExportOutput(target, io.stdout).catch((err: unknown) => {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal)
+    throw err
+  })
   // With --out - the data owns stdout: progress only as a bar on a terminal's stderr, no log lines.
   const toStdout = target === '-'
   const progress =

@@ -12,9 +12,10 @@ import { after, before, describe, it } from 'node:test'
 import { DuckDBInstance } from '@duckdb/node-api'
 import type { Db } from '../../src/store/db.ts'
 import { migrate } from '../../src/store/migrate.ts'
-import { runCli } from '../helpers/cli.ts'
+import { runCli, startCli } from '../helpers/cli.ts'
 import { pgTargets } from '../helpers/db.ts'
 import { type FeederTarget, feederTarget } from '../helpers/feeder-target.ts'
+import { until } from '../helpers/until.ts'
 
 const T0 = Date.parse('2024-03-01T00:00:00Z')
 const MIN = 60_000
@@ -265,6 +266,30 @@ for (const kind of pgTargets()) {
       )
       assert.equal(r.code, 1)
       assert.match(r.stderr, /EXPORT_VALUE: not a finite decimal: "NaN"/)
+      assert.deepEqual(readdirSync(sub), [])
+    })
+
+    it('SIGINT stops an export midway and removes its temporary file', async () => {
+      const sub = mkdtempSync(join(dir, 'int-'))
+      // A year of minutes (almost all missing): long enough to be interrupted while writing.
+      const p = startCli(
+        [
+          'export',
+          '--symbol',
+          'BTCUSDT',
+          '--from',
+          '2024-01-01',
+          '--to',
+          '2024-12-31T23:59Z',
+          '--out',
+          join(sub, 'year.csv'),
+        ],
+        env(),
+      )
+      await until('the temporary file', () => readdirSync(sub).some((f) => f.endsWith('.partial')), 60_000)
+      p.child.kill('SIGINT')
+      assert.equal(await p.exited, 1, p.stderr())
+      assert.match(p.stderr(), /EXPORT_INTERRUPTED/)
       assert.deepEqual(readdirSync(sub), [])
     })
 
