@@ -87,22 +87,6 @@ export async function runExportBench({ quick }: { quick: boolean }): Promise<Row
   const bench = await benchDatabase()
   const dir = tempDir()
   try {
-    const has = await bench.db.query<{ f: string | null }>(`SELECT to_regproc('minute_coverage')::text AS f`)
-    // Before migration 010 is in the schema a developer may name the function's SQL.
-    const stand = process.env.MINUTE_COVERAGE_SQL
-    if (!has.rows[0]?.f && stand) await bench.db.exec(readFileSync(stand, 'utf8'))
-    else if (!has.rows[0]?.f) {
-      return [
-        {
-          metric: 'export (skipped: minute_coverage() is not in the schema yet)',
-          ours: '—',
-          baseline: '—',
-          ratio: '—',
-          goal: '≥ 50 % of \\copy, RSS flat',
-          command: 'npm run bench -- export',
-        },
-      ]
-    }
     await seed(bench.db, n)
     const env = { DATABASE_URL: bench.url, DATA_DIR: dir, LOG_LEVEL: 'warn' }
     const cli = (format: string, minutes: number) => [

@@ -89,7 +89,7 @@ function from(windows: readonly number[]): string {
     (w) =>
       `LEFT JOIN feature_cache f${w} ON f${w}.market = $1 AND f${w}.symbol = $2 AND f${w}.open_time = m.open_time AND f${w}.window_size = ${w}`,
   )
-  return `FROM minute_coverage($1, $2, $3::timestamptz, $4::timestamptz) m
+  return `FROM minute_coverage($1, $2, $3::timestamptz, $4::timestamptz + interval '1 minute') m
     LEFT JOIN candles_1m c ON c.market = $1 AND c.symbol = $2 AND c.open_time = m.open_time
     ${joins.join('\n    ')}
     WHERE m.open_time BETWEEN $3::timestamptz AND $4::timestamptz
@@ -200,13 +200,13 @@ export async function incompleteMinutes(
     `SELECT status, min(open_time) AS a, max(open_time) AS b, count(*) AS n FROM (
        SELECT status, open_time,
               open_time - row_number() OVER (PARTITION BY status ORDER BY open_time) * interval '1 minute' AS grp
-         FROM minute_coverage($1, $2, $3::timestamptz, $4::timestamptz)
+         FROM minute_coverage($1, $2, $3::timestamptz, $4::timestamptz + interval '1 minute')
         WHERE status IN ('missing', 'in_progress') AND open_time BETWEEN $3::timestamptz AND $4::timestamptz
      ) s GROUP BY status, grp ORDER BY a LIMIT ${maxRuns}`,
     params,
   )
   const totals = await db.query<{ status: string; n: string }>(
-    `SELECT status, count(*) AS n FROM minute_coverage($1, $2, $3::timestamptz, $4::timestamptz)
+    `SELECT status, count(*) AS n FROM minute_coverage($1, $2, $3::timestamptz, $4::timestamptz + interval '1 minute')
       WHERE status IN ('missing', 'in_progress') AND open_time BETWEEN $3::timestamptz AND $4::timestamptz
       GROUP BY status`,
     params,

@@ -25,18 +25,6 @@ const CONFIRMED_EMPTY = 90
 const EMPTY_MINUTE = 10
 const iso = (i: number) => new Date(T0 + i * MIN).toISOString()
 
-/** Until migration 010 is on this branch's base: the function from a file the run names. */
-async function ensureMinuteCoverage(db: Db): Promise<void> {
-  const r = await db.query<{ f: string | null }>(`SELECT to_regproc('minute_coverage')::text AS f`)
-  if (r.rows[0]?.f) return
-  const file = process.env.MINUTE_COVERAGE_SQL
-  if (!file)
-    throw new Error(
-      'minute_coverage() is not in the schema (migration 010) and MINUTE_COVERAGE_SQL is not set',
-    )
-  await db.exec(readFileSync(file, 'utf8'))
-}
-
 /** Minutes with decimals of varied scales, one needing more than 18 digits, an empty minute, a hole. */
 async function seed(db: Db): Promise<void> {
   await db.query(
@@ -137,7 +125,6 @@ for (const kind of pgTargets()) {
       const db = await target.open()
       try {
         await migrate(db)
-        await ensureMinuteCoverage(db)
         await seed(db)
         want = await expected(db, N - 1)
       } finally {
