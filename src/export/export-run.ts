@@ -29,8 +29,12 @@ export interface ExportPlan {
 /** Minutes per query: a page's rows stay small on the wire and in PGlite's worker messages. */
 export const PAGE_MINUTES = 10_000
 
-/** Pages in flight at once. */
-const LOOKAHEAD_PAGES = 3
+/**
+ * Pages in flight at once. CSV is bound by the database's formatting, so three pages keep it
+ * busy on as many connections; Parquet is bound by the encoding here, where a page more in
+ * flight is only more memory (measured: docs/PERFORMANCE.md).
+ */
+const LOOKAHEAD_PAGES = { csv: 3, parquet: 1 } as const
 
 export class ExportAborted extends Error {
   readonly code = 'EXPORT_INTERRUPTED'
@@ -78,7 +82,7 @@ export async function exportRange(
   const ahead: Promise<{ rows: Record<string, unknown>[] }>[] = []
   let asked = plan.from
   const askAhead = () => {
-    while (ahead.length < LOOKAHEAD_PAGES && asked <= plan.to) {
+    while (ahead.length < LOOKAHEAD_PAGES[plan.format] && asked <= plan.to) {
       ahead.push(page(asked))
       asked += step
     }
