@@ -41,8 +41,9 @@ export function exportColumns(windows: readonly number[], hasQuoteTime: boolean)
     c('trades', 'int64'),
     c('taker_buy_base', 'decimal'),
     c('taker_buy_quote', 'decimal'),
-    c('first_trade_id', 'int64'),
-    c('last_trade_id', 'int64'),
+    // A minute without trades has null ids; rows TimescaleDB kept compressed may still hold -1.
+    c('first_trade_id', 'int64', 'nullif(c.first_trade_id, -1)'),
+    c('last_trade_id', 'int64', 'nullif(c.last_trade_id, -1)'),
     c('taker_buy_ratio', 'double'),
     c('range_bps', 'double'),
     c('bid', 'decimal'),
