@@ -1,13 +1,16 @@
 /**
  * A realistic mix of wire frames, built by the simulator's own serialisers:
  * per symbol and minute, 29 forming klines (x=false, every 2 s), the closed
- * kline (x=true) and 60 bookTickers (every 1 s), interleaved in time order,
+ * kline (x=true) and up to 45 bookTickers (every 1 s until the closing book;
+ * book.ts), interleaved in time order,
  * each in the combined-stream wrapper the feed's `/stream?streams=` URLs get.
  * The futures mix (USD-M) has klines every 250 ms (239 forming a minute),
  * bookTickers with `e`/`E`/`T`, and prices at the contract's precision.
  */
+
+import { bookAt } from '../src/simulator/book.ts'
 import { bookEvent, frame, futuresBookEvent, klineEvent } from '../src/simulator/frames.ts'
-import { bookAt, formingKline, MINUTE, simulatedKline } from '../src/simulator/market.ts'
+import { formingKline, MINUTE, simulatedKline } from '../src/simulator/market.ts'
 import { simKey } from '../src/simulator/profile.ts'
 import { universe } from './proc.ts'
 
@@ -29,7 +32,8 @@ export function frameMix(symbolCount: number, minutes: number, from = Date.UTC(2
       const t = open + s * 1_000
       for (const symbol of symbols) {
         const lower = symbol.toLowerCase()
-        frames.push(frame(`${lower}@bookTicker`, bookEvent(symbol, bookAt(symbol, t, 300)), true))
+        const b = bookAt(symbol, t)
+        if (b !== null) frames.push(frame(`${lower}@bookTicker`, bookEvent(symbol, b), true))
         if (s % 2 === 1) {
           const k = formingKline(symbol, open, s * 1_000)
           if (k !== null) frames.push(frame(`${lower}@kline_1m`, klineEvent(k, false, t), true))
@@ -60,8 +64,9 @@ export function futuresFrameMix(symbolCount: number, minutes: number, from = Dat
         const key = simKey('usdm', symbol)
         const lower = symbol.toLowerCase()
         if (q % 4 === 0) {
-          const b = bookAt(key, t, 300)
-          frames.push(frame(`${lower}@bookTicker`, futuresBookEvent(symbol, b, t), true))
+          const b = bookAt(key, t)
+          if (b !== null)
+            frames.push(frame(`${lower}@bookTicker`, futuresBookEvent(symbol, b, t, t + 2), true))
         }
         const k = formingKline(key, open, q * 250)
         if (k !== null) frames.push(frame(`${lower}@kline_1m`, klineEvent(k, false, t), true))

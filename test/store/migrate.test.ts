@@ -144,10 +144,7 @@ if (pgTargets().includes('postgres')) {
 
 test('upsert_candle() and the batch path share one conflict clause', () => {
   const norm = (s: string) => s.replace(/\s+/g, ' ').trim()
-  const fn = readFileSync(
-    new URL('../../src/store/migrations/004_upsert_candle.sql', import.meta.url),
-    'utf8',
-  )
+  const fn = readFileSync(new URL('../../src/store/migrations/012_quote_time.sql', import.meta.url), 'utf8')
   assert.ok(norm(fn).includes(norm(CANDLE_CONFLICT_CLAUSE)))
 })
 
