@@ -31,7 +31,7 @@ DROP FUNCTION IF EXISTS upsert_candle(
   text, text, timestamptz, timestamptz, numeric, numeric, numeric, numeric, numeric, numeric, bigint,
   numeric, numeric, text, bigint, bigint, numeric, numeric, numeric, numeric
 );
-CREATE FUNCTION upsert_candle(
+CREATE OR REPLACE FUNCTION upsert_candle(
   p_market text, p_symbol text, p_open_time timestamptz, p_close_time timestamptz,
   p_open numeric, p_high numeric, p_low numeric, p_close numeric,
   p_volume numeric, p_quote_volume numeric, p_trades bigint,
