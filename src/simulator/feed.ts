@@ -26,6 +26,8 @@ export interface FeedConfig {
   readonly closedFrameDelayMs: number
   /** Whether the x=true frame of (market, symbol, openTime) must be withheld. */
   readonly isSkipped: (market: Market, symbol: string, openTime: number) => boolean
+  /** Whether the book of (market, symbol) must not move in the minute at openTime (besides book.ts's quiet minutes). */
+  readonly isBookQuiet: (market: Market, symbol: string, openTime: number) => boolean
   /** Whether the market lists the symbol in the minute at `openTime` (else: no frames at all). */
   readonly hasMinute: (market: Market, symbol: string, openTime: number) => boolean
 }
@@ -87,6 +89,13 @@ export class MarketFeed {
     return simKey(this.target.market, symbol)
   }
 
+  private quiet(symbol: string, openTime: number): boolean {
+    return (
+      quietBookMinute(this.key(symbol), openTime) ||
+      this.cfg.isBookQuiet(this.target.market, symbol, openTime)
+    )
+  }
+
   private has(symbol: string, openTime: number): boolean {
     return this.cfg.hasMinute(this.target.market, symbol, openTime)
   }
@@ -114,7 +123,7 @@ export class MarketFeed {
         const minute = this.bookMinute
         for (const s of this.streams()) {
           if (s.kind !== 'book' || !this.has(s.symbol, minute)) continue
-          if (quietBookMinute(this.key(s.symbol), minute)) continue
+          if (this.quiet(s.symbol, minute)) continue
           this.sendBook(s, simulatedBook(this.key(s.symbol), minute), at)
         }
         this.bookMinute = minute + MINUTE
@@ -153,7 +162,8 @@ export class MarketFeed {
 
   /** A regular book update on `stream` at `now`, where the book moves then. */
   private moveBook(stream: StreamName, now: number): void {
-    if (!this.has(stream.symbol, Math.floor(now / MINUTE) * MINUTE)) return
+    const minute = Math.floor(now / MINUTE) * MINUTE
+    if (!this.has(stream.symbol, minute) || this.quiet(stream.symbol, minute)) return
     const b = bookAt(this.key(stream.symbol), now)
     if (b !== null) this.sendBook(stream, b, now)
   }
