@@ -2,8 +2,9 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { afterEach, beforeEach, describe, test } from 'node:test'
 import { WebSocket } from 'ws'
-import { simulatedBook } from '../../src/simulator/book.ts'
+import { CLOSING_BOOK_AT_MS, simulatedBook } from '../../src/simulator/book.ts'
 import { simulatedKline } from '../../src/simulator/market.ts'
+import { simKey } from '../../src/simulator/profile.ts'
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts'
 import { ManualClock } from '../helpers/manual-clock.ts'
 import { once, TestClient } from './ws-client.ts'
@@ -254,6 +255,22 @@ describe('simulator: market frames', () => {
       assert.ok(((frames[i - 1] as Json).u as number) > ((frames[closing] as Json).u as number))
       assert.deepEqual(kOf(frames[i] as Json), expectedK('ETHUSDT', T0 + n * MIN))
     }
+  })
+
+  test('USD-M books: T is when the book changed, E when the frame went out, both on the simulator clock', async () => {
+    const c = await open('/usdm/public/stream?streams=btcusdt@bookTicker')
+    const books = (await walk(c, T0 + MIN + 300)).map((m) => m.data as Json)
+    assert.ok(books.length > 40)
+    for (const b of books) {
+      assert.equal(b.e, 'bookTicker')
+      assert.ok((b.T as number) <= (b.E as number), `T ${b.T} after E ${b.E}`)
+    }
+    const before = books.filter((b) => (b.T as number) <= T0 + MIN - 1)
+    const closing = simulatedBook(simKey('usdm', 'BTCUSDT'), T0)
+    // The last book at or before the close is the closing book, changed 45 s into the minute.
+    assert.deepEqual([before.at(-1)?.u, before.at(-1)?.T], [closing.updateId, T0 + CLOSING_BOOK_AT_MS])
+    // The book moves again after the close (before the x=true kline, on the other socket).
+    assert.ok(books.some((b) => (b.T as number) >= T0 + MIN && (b.u as number) > closing.updateId))
   })
 
   test('skipClosed withholds exactly that x=true frame', async () => {
