@@ -80,16 +80,17 @@ export class BookState {
     return true
   }
 
-  /** The last quote whose time is at or before `at` (ms, exchange clock), if still known. */
-  asOf(symbol: string, at: number): TimedQuote | undefined {
+  /**
+   * The last quote whose time is at or before `closeTime` (ms, exchange clock), if still
+   * known. `closeTime` is a candle's close, the last millisecond of its minute: a minute keeps
+   * only its last quote, so an instant inside a minute could not be answered exactly.
+   */
+  asOfClose(symbol: string, closeTime: number): TimedQuote | undefined {
     const slots = this.bySymbol.get(symbol)?.slots
     if (slots === undefined) return undefined
-    const minute = Math.floor(at / MINUTE_MS)
     for (let i = slots.length - 1; i >= 0; i--) {
       const s = slots[i] as Slot
-      if (s.minute < minute || (s.minute === minute && s.quoteTime <= at)) return s
-      // The minute of `at` holds only a later quote: its own earlier ones were replaced, but
-      // a candle's close is its minute's last millisecond, so this happens only mid-minute.
+      if (s.quoteTime <= closeTime) return s
     }
     return undefined
   }

@@ -37,7 +37,7 @@ export class CandleAssembler {
       return { kind: 'book' }
     }
     if (!e.closed) return { kind: 'forming' }
-    const r = candleFromKline(e, this.book.asOf(e.symbol, e.closeTime), this.market, now)
+    const r = candleFromKline(e, this.book.asOfClose(e.symbol, e.closeTime), this.market, now)
     return r.ok
       ? { kind: 'candle', candle: r.candle }
       : { kind: 'rejected', reason: r.reason, detail: r.detail }

@@ -60,7 +60,7 @@ describe('BookState', () => {
   })
 })
 
-describe('BookState.asOf: the quote at or before an instant', () => {
+describe('BookState.asOfClose: the quote at or before a close', () => {
   const MIN = 60_000
   const close = (minute: number) => T0 + minute * MIN + 59_999
 
@@ -71,27 +71,31 @@ describe('BookState.asOf: the quote at or before an instant', () => {
     b.update(book(3, '102', T0 + 60_000)) // after the close, before the x=true frame
     b.update(book(4, '103', T0 + 61_500))
     assert.deepEqual(
-      { bid: b.asOf('BTCUSDT', close(0))?.quote.bid, at: b.asOf('BTCUSDT', close(0))?.quoteTime },
+      { bid: b.asOfClose('BTCUSDT', close(0))?.quote.bid, at: b.asOfClose('BTCUSDT', close(0))?.quoteTime },
       { bid: '101', at: T0 + 59_999 },
     )
     assert.equal(b.latest('BTCUSDT')?.bid, '103')
-    assert.equal(b.asOf('BTCUSDT', close(1))?.quote.bid, '103')
-    assert.equal(b.asOf('ETHUSDT', close(0)), undefined)
+    assert.equal(b.asOfClose('BTCUSDT', close(1))?.quote.bid, '103')
+    assert.equal(b.asOfClose('ETHUSDT', close(0)), undefined)
   })
 
   it('the quote time is the receive time on the exchange clock, or the futures T where there is one', () => {
     const b = new BookState()
     // Spot: the local receive time is T0 + 59 000, but the exchange's clock read T0 + 60 200 then.
     b.update(book(1, '100', T0 + 59_000), T0 + 60_200)
-    assert.equal(b.asOf('BTCUSDT', close(0)), undefined, 'received after the close on the exchange clock')
-    assert.equal(b.asOf('BTCUSDT', close(1))?.quoteTime, T0 + 60_200)
+    assert.equal(
+      b.asOfClose('BTCUSDT', close(0)),
+      undefined,
+      'received after the close on the exchange clock',
+    )
+    assert.equal(b.asOfClose('BTCUSDT', close(1))?.quoteTime, T0 + 60_200)
     // Futures: T says when the book changed, whenever the frame is handled.
     const f = new BookState()
     f.update(
       { ...book(7, '99', T0 + 61_000), transactionTime: T0 + 59_990, eventTime: T0 + 59_995 },
       T0 + 61_000,
     )
-    assert.deepEqual(f.asOf('BTCUSDT', close(0))?.quoteTime, T0 + 59_990)
+    assert.deepEqual(f.asOfClose('BTCUSDT', close(0))?.quoteTime, T0 + 59_990)
   })
 
   it('a minute without a quote carries the latest earlier one, with its older time', () => {
@@ -99,15 +103,15 @@ describe('BookState.asOf: the quote at or before an instant', () => {
     b.update(book(1, '100', T0 + 30_000))
     b.update(book(2, '104', T0 + 3 * MIN + 5_000))
     for (const m of [0, 1, 2])
-      assert.deepEqual(b.asOf('BTCUSDT', close(m))?.quoteTime, T0 + 30_000, `minute ${m}`)
-    assert.equal(b.asOf('BTCUSDT', close(3))?.quote.bid, '104')
+      assert.deepEqual(b.asOfClose('BTCUSDT', close(m))?.quoteTime, T0 + 30_000, `minute ${m}`)
+    assert.equal(b.asOfClose('BTCUSDT', close(3))?.quote.bid, '104')
   })
 
   it('a straggler is not taken as of any instant either', () => {
     const b = new BookState()
     b.update(book(10, '100', T0 + 59_000))
     assert.equal(b.update(book(9, '90', T0 + 59_100)), false)
-    assert.equal(b.asOf('BTCUSDT', close(0))?.quote.bid, '100')
+    assert.equal(b.asOfClose('BTCUSDT', close(0))?.quote.bid, '100')
   })
 
   it('a quote whose time falls in an earlier kept minute goes to that minute, not to the newest', () => {
@@ -121,11 +125,11 @@ describe('BookState.asOf: the quote at or before an instant', () => {
     b.update(fut(3, '102', T0 + 60_500, T0 + 60_510))
     // A newer id whose transaction time is before the close (the other socket lagged).
     assert.equal(b.update(fut(4, '101', T0 + 59_000, T0 + 61_000)), true)
-    assert.equal(b.asOf('BTCUSDT', close(0))?.quote.bid, '101')
-    assert.equal(b.asOf('BTCUSDT', close(1))?.quote.bid, '102')
+    assert.equal(b.asOfClose('BTCUSDT', close(0))?.quote.bid, '101')
+    assert.equal(b.asOfClose('BTCUSDT', close(1))?.quote.bid, '102')
     // One older than the one its minute holds changes nothing there.
     b.update(fut(5, '99', T0 + 55_000, T0 + 61_100))
-    assert.equal(b.asOf('BTCUSDT', close(0))?.quote.bid, '101')
+    assert.equal(b.asOfClose('BTCUSDT', close(0))?.quote.bid, '101')
   })
 
   it('memory stays bounded: a few minutes kept per symbol, and a close older than them finds nothing', () => {
@@ -136,7 +140,10 @@ describe('BookState.asOf: the quote at or before an instant', () => {
       'BTCUSDT',
     )?.slots
     assert.ok(slots !== undefined && slots.length <= QUOTE_MINUTES_KEPT + 2, `${slots?.length} minutes kept`)
-    assert.equal(b.asOf('BTCUSDT', close(999 - QUOTE_MINUTES_KEPT))?.quote.bid, `${999 - QUOTE_MINUTES_KEPT}`)
-    assert.equal(b.asOf('BTCUSDT', close(990)), undefined)
+    assert.equal(
+      b.asOfClose('BTCUSDT', close(999 - QUOTE_MINUTES_KEPT))?.quote.bid,
+      `${999 - QUOTE_MINUTES_KEPT}`,
+    )
+    assert.equal(b.asOfClose('BTCUSDT', close(990)), undefined)
   })
 })
