@@ -6,7 +6,9 @@
  * Times are TIMESTAMP(MICROS, UTC). Memory holds one row group and its encoding.
  */
 import { ByteWriter, ParquetWriter, type SchemaElement } from 'hyparquet-writer'
-import type { DecimalShape, ExportColumn } from '../store/export-queries.ts'
+import type { ColumnLane } from '../store/export-columnar.ts'
+import { type DecimalShape, decimalPrecision, type ExportColumn } from '../store/export-queries.ts'
+import { type ColumnarPage, type ColumnValues, decodePage } from './columnar-page.ts'
 import type { ExportOutput } from './export-output.ts'
 
 /** Rows per row group: small enough to keep memory flat, large enough for readers' scans. */
@@ -57,7 +59,9 @@ function element(col: ExportColumn, shapes: ReadonlyMap<string, DecimalShape>): 
       return { ...base, type: 'DOUBLE' }
     case 'decimal': {
       const shape = shapes.get(col.name) ?? { intDigits: 1, scale: 0 }
-      const precision = Math.max(1, shape.intDigits + shape.scale)
+      if (shape.nonFinite)
+        throw new ExportValueError(`not a finite decimal: "${shape.nonFinite}" in ${col.name}`)
+      const precision = decimalPrecision(shape)
       if (precision > MAX_PRECISION)
         throw new ExportValueError(
           `${col.name} needs ${precision} digits; Parquet readers hold ${MAX_PRECISION}`,
@@ -71,22 +75,38 @@ function element(col: ExportColumn, shapes: ReadonlyMap<string, DecimalShape>): 
   }
 }
 
-type Convert = (v: unknown) => unknown
-
-function converter(col: ExportColumn, el: SchemaElement): Convert {
-  const scale = el.scale ?? 0
-  switch (col.kind) {
-    case 'decimal':
-      return (v) => (v === null ? null : unscaledDecimal(v as string, scale))
-    case 'time':
-    case 'int64':
-      return (v) => (v === null ? null : BigInt(v as string))
-    case 'int32':
-    case 'double':
-      return (v) => (v === null ? null : Number(v))
-    case 'text':
-      return (v) => v
+/** One column of a row group from its pages: typed while it has no null, boxed with nulls otherwise. */
+function groupColumn(
+  pages: readonly ColumnarPage[],
+  i: number,
+  n: number,
+  decimalText: number | null,
+): unknown[] | ColumnValues {
+  const parts = pages.map((p) => p.values[i] as ColumnValues)
+  if (Array.isArray(parts[0])) {
+    const all = parts.length === 1 ? (parts[0] as unknown[]) : (parts as unknown[][]).flat()
+    if (decimalText === null) return all
+    return all.map((v) => (v === null ? null : unscaledDecimal(v as string, decimalText)))
   }
+  let typed = parts[0] as Exclude<ColumnValues, unknown[]>
+  if (parts.length > 1) {
+    const whole = new (typed.constructor as new (n: number) => typeof typed)(n)
+    let at = 0
+    for (const part of parts as (typeof typed)[]) {
+      whole.set(part as never, at)
+      at += part.length
+    }
+    typed = whole
+  }
+  if (pages.every((p) => p.nulls[i] === null)) return typed
+  const boxed: unknown[] = Array.from(typed as ArrayLike<unknown>)
+  let at = 0
+  for (const p of pages) {
+    const mask = p.nulls[i]
+    if (mask) for (let r = 0; r < p.n; r++) if (mask[r] === 1) boxed[at + r] = null
+    at += p.n
+  }
+  return boxed
 }
 
 /** hyparquet's byte writer, emptied into the output after every row group (awaited: backpressure). */
@@ -110,47 +130,53 @@ class OutputWriter extends ByteWriter {
 }
 
 export interface RowSink {
-  /** Rows as the typed page query returns them (column name → value). */
-  add(rows: readonly Record<string, unknown>[]): Promise<void>
+  /** The rows of one page query; resolves to the minutes they hold. */
+  add(rows: readonly Record<string, unknown>[]): Promise<number>
   finish(): Promise<void>
 }
 
 export function parquetSink(
   out: ExportOutput,
-  cols: readonly ExportColumn[],
+  lanes: readonly ColumnLane[],
   shapes: ReadonlyMap<string, DecimalShape>,
   metadata: Record<string, string>,
   rowGroupRows = ROW_GROUP_ROWS,
 ): RowSink {
-  const elements = cols.map((c) => element(c, shapes))
-  const converts = cols.map((c, i) => converter(c, elements[i] as SchemaElement))
+  const elements = lanes.map((l) => element(l.col, shapes))
+  // Decimals too wide for an int8 arrive as text, turned into their unscaled bigint here.
+  const decimalText = lanes.map((l, i) =>
+    l.lane === 'text' && l.col.kind === 'decimal' ? ((elements[i] as SchemaElement).scale ?? 0) : null,
+  )
   const writer = new ParquetWriter({
     writer: new OutputWriter(out),
-    schema: [{ name: 'root', num_children: cols.length }, ...elements],
+    schema: [{ name: 'root', num_children: lanes.length }, ...elements],
     kvMetadata: Object.entries(metadata).map(([key, value]) => ({ key, value })),
     createdBy: 'data-feeder export (hyparquet-writer)',
   })
-  let columns: unknown[][] = cols.map(() => [])
+  let pages: ColumnarPage[] = []
   let buffered = 0
 
   async function writeGroup(): Promise<void> {
     if (buffered === 0) return
-    const columnData = cols.map((c, i) => ({ name: c.name, data: columns[i] as unknown[] }))
-    columns = cols.map(() => [])
     const n = buffered
+    const group = pages
+    pages = []
     buffered = 0
+    const columnData = lanes.map((l, i) => ({
+      name: l.col.name,
+      data: groupColumn(group, i, n, decimalText[i] ?? null) as unknown[],
+    }))
     await writer.write({ columnData, rowGroupSize: n })
   }
 
   return {
     async add(rows) {
-      for (const row of rows) {
-        for (let i = 0; i < cols.length; i++) {
-          const v = row[(cols[i] as ExportColumn).name]
-          ;(columns[i] as unknown[]).push((converts[i] as Convert)(v === undefined ? null : v))
-        }
-        if (++buffered >= rowGroupRows) await writeGroup()
-      }
+      const page = decodePage(rows[0], lanes)
+      if (page.n === 0) return 0
+      pages.push(page)
+      buffered += page.n
+      if (buffered >= rowGroupRows) await writeGroup()
+      return page.n
     },
     async finish() {
       await writeGroup()

@@ -4,13 +4,13 @@
  * and one feature_cache row per window. Read a page of minutes at a time (keyset
  * on open_time), so neither the client nor PGlite's worker ever holds the range.
  *
- * Two projections of the same row: typed columns for a Parquet writer (times as
- * epoch microseconds, decimals as their stored text), or one CSV line formatted by
- * the database (the client only passes text through).
+ * Two projections of the same rows: one CSV line per minute formatted by the
+ * database (the client only passes text through), here; or the page as packed
+ * columns for the Parquet writer, in export-columnar.ts.
  */
 import type { Queryable } from './db.ts'
 
-/** How a column travels: decimals as stored text, int64 and times as text of an integer. */
+/** What a column holds (how it travels is the projection's business). */
 export type ExportKind = 'text' | 'time' | 'decimal' | 'int64' | 'int32' | 'double'
 
 export interface ExportColumn {
@@ -63,12 +63,6 @@ export function exportColumns(windows: readonly number[], hasQuoteTime: boolean)
 export const exportDecimalColumns = (cols: readonly ExportColumn[]) =>
   cols.filter((c) => c.kind === 'decimal')
 
-/** Column for a typed reader: times as epoch microseconds, the rest as the driver gives them. */
-function typed(col: ExportColumn): string {
-  const e = col.kind === 'time' ? `(extract(epoch FROM ${col.sql}) * 1000000)::int8` : col.sql
-  return `${e} AS "${col.name}"`
-}
-
 /**
  * Column as CSV text: decimals and doubles as PostgreSQL prints them, times in ISO-8601 UTC
  * (`2024-01-01T00:00:59.999Z`). PostgreSQL's own timestamp output costs half of to_char's,
@@ -85,7 +79,8 @@ function csvText(col: ExportColumn, isoDateStyle: boolean): string {
   return `coalesce(${e}, '')`
 }
 
-function from(windows: readonly number[]): string {
+/** The rows of a page, ordered by minute (shared by every projection). */
+export function exportFrom(windows: readonly number[]): string {
   const joins = windows.map(
     (w) =>
       `LEFT JOIN feature_cache f${w} ON f${w}.market = $1 AND f${w}.symbol = $2 AND f${w}.open_time = m.open_time AND f${w}.window_size = ${w}`,
@@ -103,18 +98,10 @@ export interface ExportPageQuery {
 }
 
 /** Windows are validated whole numbers: they are written into the statement (one join each). */
-export function exportPageQuery(
-  cols: readonly ExportColumn[],
-  windows: readonly number[],
-  form: 'typed' | 'csv',
-  isoDates = true,
-) {
+export function exportPageQuery(cols: readonly ExportColumn[], windows: readonly number[], isoDates = true) {
   for (const w of windows) if (!Number.isInteger(w) || w <= 0) throw new Error(`not a window: ${w}`)
-  const select =
-    form === 'typed'
-      ? cols.map(typed).join(',\n    ')
-      : `concat_ws(',', ${cols.map((c) => csvText(c, isoDates)).join(', ')}) AS line`
-  return { text: `SELECT ${select}\n  ${from(windows)}` } satisfies ExportPageQuery
+  const select = `concat_ws(',', ${cols.map((c) => csvText(c, isoDates)).join(', ')}) AS line`
+  return { text: `SELECT ${select}\n  ${exportFrom(windows)}` } satisfies ExportPageQuery
 }
 
 export function csvHeader(cols: readonly ExportColumn[]): string {
@@ -149,7 +136,12 @@ export async function symbolStored(db: Queryable, market: string, symbol: string
 export interface DecimalShape {
   readonly intDigits: number
   readonly scale: number
+  /** A stored value that is no number (`NaN`, `Infinity`), if the range holds one. */
+  readonly nonFinite?: string | null
 }
+
+/** Digits of the DECIMAL(precision, scale) that holds every value of the shape. */
+export const decimalPrecision = (shape: DecimalShape) => Math.max(1, shape.intDigits + shape.scale)
 
 /** One pass over the range's candles: the DECIMAL(precision, scale) each column needs. */
 export async function decimalShapes(
@@ -164,6 +156,7 @@ export async function decimalShapes(
   const parts = decimals.flatMap((c, i) => [
     `coalesce(max(scale(${c.sql})), 0) AS s${i}`,
     `coalesce(max(length(trunc(abs(${c.sql}))::text)), 1) AS i${i}`,
+    `min((${c.sql})::text) FILTER (WHERE ${c.sql} IS NOT NULL AND scale(${c.sql}) IS NULL) AS n${i}`,
   ])
   const r = await db.query<Record<string, number | string>>(
     `SELECT ${parts.join(', ')} FROM candles_1m c
@@ -174,7 +167,11 @@ export async function decimalShapes(
   return new Map(
     decimals.map((c, i) => [
       c.name,
-      { intDigits: Number(row[`i${i}`] ?? 1), scale: Number(row[`s${i}`] ?? 0) },
+      {
+        intDigits: Number(row[`i${i}`] ?? 1),
+        scale: Number(row[`s${i}`] ?? 0),
+        nonFinite: (row[`n${i}`] as string | undefined) ?? null,
+      },
     ]),
   )
 }
