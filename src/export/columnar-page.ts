@@ -1,15 +1,16 @@
 /**
  * A page of the export as columns (see store/export-columnar.ts): packed big-endian
- * numbers become typed arrays by one byte swap per column, null bit words become a
- * mask per column that has nulls. No value is parsed one by one here.
+ * numbers become typed arrays by one byte swap per column, text is split once per
+ * column, null bit words become a mask per column that has nulls. No value is parsed
+ * one by one here.
  */
-import { type ColumnLane, type Lane, NULL_BITS } from '../store/export-columnar.ts'
+import { type ColumnLane, type Lane, NULL_BITS, TEXT_SEPARATOR } from '../store/export-columnar.ts'
 
 export type ColumnValues = BigInt64Array | Float64Array | Int32Array | unknown[]
 
 export interface ColumnarPage {
   readonly n: number
-  /** Per column: a typed array (0 where null) or, for text lanes, an array with nulls. */
+  /** Per column: a typed array (0 where null) or, for text lanes, strings ('' where null). */
   readonly values: readonly ColumnValues[]
   /** Per column: 1 where the value is null, or null when the page has no null there. */
   readonly nulls: readonly (Uint8Array | null)[]
@@ -65,20 +66,20 @@ export function decodePage(
   const values = lanes.map(({ col, lane }, i) => {
     const v = row[`c${i}`]
     if (lane !== 'text') return unpack(bytes(v, col.name), lane, n, col.name)
-    if (!Array.isArray(v) || v.length !== n) throw new ExportPageError(`column ${col.name}: not ${n} values`)
-    return v as unknown[]
+    const texts = typeof v === 'string' ? v.split(TEXT_SEPARATOR) : []
+    if (texts.length !== n) throw new ExportPageError(`column ${col.name}: not ${n} values`)
+    return texts as unknown[]
   })
   const nulls: (Uint8Array | null)[] = lanes.map(() => null)
-  const binary = lanes.flatMap((l, i) => (l.lane === 'text' ? [] : [i]))
-  for (let w = 0; w * NULL_BITS < binary.length; w++) {
+  for (let w = 0; w * NULL_BITS < lanes.length; w++) {
     const words = unpack(bytes(row[`z${w}`], 'nulls'), 'i32', n, 'nulls') as Int32Array
     let any = 0
     for (let r = 0; r < n; r++) any |= words[r] as number
-    for (let b = 0; b < NULL_BITS && w * NULL_BITS + b < binary.length; b++) {
+    for (let b = 0; b < NULL_BITS && w * NULL_BITS + b < lanes.length; b++) {
       if ((any & (1 << b)) === 0) continue
       const mask = new Uint8Array(n)
       for (let r = 0; r < n; r++) mask[r] = ((words[r] as number) >> b) & 1
-      nulls[binary[w * NULL_BITS + b] as number] = mask
+      nulls[w * NULL_BITS + b] = mask
     }
   }
   const t = lanes.findIndex((l) => l.col.name === 'open_time')

@@ -15,7 +15,7 @@ import {
   isoDateStyle,
 } from '../store/export-queries.ts'
 import type { ExportOutput } from './export-output.ts'
-import { parquetSink, type RowSink } from './parquet-sink.ts'
+import { parquetSink, type RowSink } from './parquet-thread.ts'
 
 export interface ExportPlan {
   readonly market: string
@@ -35,7 +35,7 @@ export const PAGE_MINUTES = 10_000
  * busy on as many connections; Parquet is bound by the encoding here, where a page more in
  * flight is only more memory (measured: docs/PERFORMANCE.md).
  */
-const LOOKAHEAD_PAGES = { csv: 3, parquet: 2 } as const
+const LOOKAHEAD_PAGES = { csv: 3, parquet: 4 } as const
 
 export class ExportAborted extends Error {
   readonly code = 'EXPORT_INTERRUPTED'
@@ -92,20 +92,29 @@ export async function exportRange(
       asked += step
     }
   }
-  let rows = 0
   try {
-    for (askAhead(); ahead.length > 0; askAhead()) {
-      const current = await (ahead.shift() as Promise<{ rows: Record<string, unknown>[] }>)
-      if (opts.signal?.aborted) throw new ExportAborted('export interrupted')
-      askAhead()
-      const minutes = await sink.add(current.rows)
-      rows += minutes
-      opts.onRows?.(minutes)
-    }
-  } catch (err) {
-    await Promise.allSettled(ahead)
-    throw err
+    const rows = await pump()
+    await sink.finish()
+    return { rows }
+  } finally {
+    await sink.close?.()
   }
-  await sink.finish()
-  return { rows }
+
+  async function pump(): Promise<number> {
+    let rows = 0
+    try {
+      for (askAhead(); ahead.length > 0; askAhead()) {
+        const current = await (ahead.shift() as Promise<{ rows: Record<string, unknown>[] }>)
+        if (opts.signal?.aborted) throw new ExportAborted('export interrupted')
+        askAhead()
+        const minutes = await sink.add(current.rows)
+        rows += minutes
+        opts.onRows?.(minutes)
+      }
+    } catch (err) {
+      await Promise.allSettled(ahead)
+      throw err
+    }
+    return rows
+  }
 }

@@ -1,15 +1,25 @@
 /**
- * Export rows → a Parquet file, one row group at a time (hyparquet-writer; the
- * choice and its measurements are in docs/PERFORMANCE.md). Decimals are written as
- * DECIMAL(precision, scale) from their stored text through integer arithmetic only
- * (the unscaled value as a bigint), so every digit the database holds is in the file.
- * Times are TIMESTAMP(MICROS, UTC). Memory holds one row group and its encoding.
+ * Columnar pages → a Parquet file, one row group at a time (hyparquet-writer; the
+ * choice and its measurements are in docs/PERFORMANCE.md). Runs in the export's
+ * encoding thread (parquet-thread.ts). Decimals are DECIMAL(precision, scale) from
+ * their unscaled integer (scaled by the database, or from the stored text through
+ * integer arithmetic when wider than an int8), so every digit the database holds is
+ * in the file. Times are TIMESTAMP(MICROS, UTC). Memory holds one row group and its
+ * encoding.
  */
+import { gzipSync } from 'node:zlib'
 import { ByteWriter, ParquetWriter, type SchemaElement } from 'hyparquet-writer'
 import type { ColumnLane } from '../store/export-columnar.ts'
 import { type DecimalShape, decimalPrecision, type ExportColumn } from '../store/export-queries.ts'
-import { type ColumnarPage, type ColumnValues, decodePage } from './columnar-page.ts'
+import type { ColumnarPage, ColumnValues } from './columnar-page.ts'
 import type { ExportOutput } from './export-output.ts'
+
+/**
+ * Pages are compressed with GZIP at level 1 by node:zlib (native): measured against
+ * hyparquet-writer's own SNAPPY (JavaScript) it costs the encoding thread less CPU and
+ * gives smaller files; every Parquet reader reads GZIP (docs/PERFORMANCE.md).
+ */
+const gzipPage = (bytes: Uint8Array): Uint8Array => new Uint8Array(gzipSync(bytes, { level: 1 }))
 
 /** Rows per row group: small enough to keep memory flat, large enough for readers' scans. */
 export const ROW_GROUP_ROWS = 50_000
@@ -75,18 +85,25 @@ function element(col: ExportColumn, shapes: ReadonlyMap<string, DecimalShape>): 
   }
 }
 
+/** Nulls of one column over a row group's pages, written into `values` (an array of the group's rows). */
+function setNulls(values: unknown[], pages: readonly ColumnarPage[], i: number): void {
+  let at = 0
+  for (const p of pages) {
+    const mask = p.nulls[i]
+    if (mask) for (let r = 0; r < p.n; r++) if (mask[r] === 1) values[at + r] = null
+    at += p.n
+  }
+}
+
 /** One column of a row group from its pages: typed while it has no null, boxed with nulls otherwise. */
-function groupColumn(
-  pages: readonly ColumnarPage[],
-  i: number,
-  n: number,
-  decimalText: number | null,
-): unknown[] | ColumnValues {
+function groupColumn(pages: readonly ColumnarPage[], i: number, n: number, decimalText: number | null): unknown[] | ColumnValues {
   const parts = pages.map((p) => p.values[i] as ColumnValues)
+  const hasNull = pages.some((p) => p.nulls[i] !== null)
   if (Array.isArray(parts[0])) {
-    const all = parts.length === 1 ? (parts[0] as unknown[]) : (parts as unknown[][]).flat()
-    if (decimalText === null) return all
-    return all.map((v) => (v === null ? null : unscaledDecimal(v as string, decimalText)))
+    const texts = parts.length === 1 ? (parts[0] as unknown[]) : (parts as unknown[][]).flat()
+    if (hasNull) setNulls(texts, pages, i)
+    if (decimalText === null) return texts
+    return texts.map((v) => (v === null ? null : unscaledDecimal(v as string, decimalText)))
   }
   let typed = parts[0] as Exclude<ColumnValues, unknown[]>
   if (parts.length > 1) {
@@ -98,28 +115,24 @@ function groupColumn(
     }
     typed = whole
   }
-  if (pages.every((p) => p.nulls[i] === null)) return typed
+  if (!hasNull) return typed
   const boxed: unknown[] = Array.from(typed as ArrayLike<unknown>)
-  let at = 0
-  for (const p of pages) {
-    const mask = p.nulls[i]
-    if (mask) for (let r = 0; r < p.n; r++) if (mask[r] === 1) boxed[at + r] = null
-    at += p.n
-  }
+  setNulls(boxed, pages, i)
   return boxed
 }
 
 /** hyparquet's byte writer, emptied into the output after every row group (awaited: backpressure). */
 class OutputWriter extends ByteWriter {
-  private readonly out: ExportOutput
+  private readonly out: Pick<ExportOutput, 'write'>
 
-  constructor(out: ExportOutput) {
+  constructor(out: Pick<ExportOutput, 'write'>) {
     super(1 << 20)
     this.out = out
   }
 
   flush(): Promise<void> {
-    const bytes = new Uint8Array(this.buffer, 0, this.index)
+    // A copy: the buffer is reused, and the bytes may be handed to another thread.
+    const bytes = new Uint8Array(this.buffer.slice(0, this.index))
     this.index = 0
     return this.out.write(bytes)
   }
@@ -129,20 +142,27 @@ class OutputWriter extends ByteWriter {
   }
 }
 
-export interface RowSink {
-  /** The rows of one page query; resolves to the minutes they hold. */
-  add(rows: readonly Record<string, unknown>[]): Promise<number>
+/** Columnar pages in, a Parquet file out (one row group per `rowGroupRows` minutes). */
+export interface PageEncoder {
+  addPage(page: ColumnarPage): Promise<void>
   finish(): Promise<void>
 }
 
-export function parquetSink(
-  out: ExportOutput,
+/** The schema of the file: throws (EXPORT_VALUE) for a decimal no Parquet reader holds. */
+export function parquetSchema(
   lanes: readonly ColumnLane[],
   shapes: ReadonlyMap<string, DecimalShape>,
+): SchemaElement[] {
+  return lanes.map((l) => element(l.col, shapes))
+}
+
+export function parquetEncoder(
+  out: Pick<ExportOutput, 'write'>,
+  lanes: readonly ColumnLane[],
+  elements: readonly SchemaElement[],
   metadata: Record<string, string>,
   rowGroupRows = ROW_GROUP_ROWS,
-): RowSink {
-  const elements = lanes.map((l) => element(l.col, shapes))
+): PageEncoder {
   // Decimals too wide for an int8 arrive as text, turned into their unscaled bigint here.
   const decimalText = lanes.map((l, i) =>
     l.lane === 'text' && l.col.kind === 'decimal' ? ((elements[i] as SchemaElement).scale ?? 0) : null,
@@ -152,6 +172,8 @@ export function parquetSink(
     schema: [{ name: 'root', num_children: lanes.length }, ...elements],
     kvMetadata: Object.entries(metadata).map(([key, value]) => ({ key, value })),
     createdBy: 'data-feeder export (hyparquet-writer)',
+    codec: 'GZIP',
+    compressors: { GZIP: gzipPage },
   })
   let pages: ColumnarPage[] = []
   let buffered = 0
@@ -170,13 +192,11 @@ export function parquetSink(
   }
 
   return {
-    async add(rows) {
-      const page = decodePage(rows[0], lanes)
-      if (page.n === 0) return 0
+    async addPage(page) {
+      if (page.n === 0) return
       pages.push(page)
       buffered += page.n
       if (buffered >= rowGroupRows) await writeGroup()
-      return page.n
     },
     async finish() {
       await writeGroup()

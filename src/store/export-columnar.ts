@@ -5,7 +5,9 @@
  * instead of parsing a text value per cell; decimals of up to 18 digits arrive as
  * their unscaled integer, scaled by the database exactly (numeric arithmetic).
  * Nulls travel as bit words (one int4 per row per 31 columns). Text, and decimals
- * too wide for an int8, travel as text arrays.
+ * too wide for an int8, travel as one string per column, values joined by a
+ * separator no value holds (the client checks the count, so one that did would
+ * fail the export rather than shift its values).
  *
  * The aggregates read the rows of one ordered subquery in one pass, so every column
  * holds the rows in the same order; the client checks that order on `open_time`.
@@ -32,6 +34,9 @@ export interface ColumnarQuery {
 
 /** Null bits per word: an int4 holds 31 without touching the sign. */
 export const NULL_BITS = 31
+
+/** Between the text values of a column (ASCII record separator). */
+export const TEXT_SEPARATOR = '\x1e'
 
 function laneOf(col: ExportColumn, shapes: ReadonlyMap<string, DecimalShape>): { lane: Lane; sql: string } {
   switch (col.kind) {
@@ -66,16 +71,16 @@ export function exportColumnarQuery(
   const lanes = cols.map((col) => ({ col, ...laneOf(col, shapes) }))
   const inner = lanes.map((l, i) => `${l.sql} AS v${i}`)
   const outer = ['count(*)::int AS n']
-  const binary = lanes.flatMap((l, i) => (l.lane === 'text' ? [] : [i]))
   lanes.forEach((l, i) => {
     outer.push(
       l.lane === 'text'
-        ? `array_agg(v${i}) AS c${i}`
+        ? `string_agg(coalesce(v${i}, ''), chr(30)) AS c${i}`
         : `string_agg(${SEND[l.lane]}(coalesce(v${i}, ${ZERO[l.lane]})), ''::bytea) AS c${i}`,
     )
   })
-  for (let w = 0; w * NULL_BITS < binary.length; w++) {
-    const bits = binary
+  for (let w = 0; w * NULL_BITS < lanes.length; w++) {
+    const bits = lanes
+      .map((_, i) => i)
       .slice(w * NULL_BITS, (w + 1) * NULL_BITS)
       .map((col, b) => `((v${col} IS NULL)::int4 << ${b})`)
     outer.push(`string_agg(int4send(${bits.join(' | ')}), ''::bytea) AS z${w}`)

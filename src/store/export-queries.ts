@@ -79,16 +79,22 @@ function csvText(col: ExportColumn, isoDateStyle: boolean): string {
   return `coalesce(${e}, '')`
 }
 
-/** The rows of a page, ordered by minute (shared by every projection). */
+/**
+ * The rows of a page, ordered by minute (shared by every projection). Each joined table
+ * is bounded to the page's range as well as matched by minute: with the bound the planner
+ * merge-joins two range scans, without it it looks each minute up through an index (the
+ * page query then cost the database about twice the CPU, measured: docs/PERFORMANCE.md).
+ */
 export function exportFrom(windows: readonly number[]): string {
+  const page = (t: string) => `${t}.open_time BETWEEN $3::timestamptz AND $4::timestamptz`
   const joins = windows.map(
     (w) =>
-      `LEFT JOIN feature_cache f${w} ON f${w}.market = $1 AND f${w}.symbol = $2 AND f${w}.open_time = m.open_time AND f${w}.window_size = ${w}`,
+      `LEFT JOIN feature_cache f${w} ON f${w}.market = $1 AND f${w}.symbol = $2 AND f${w}.open_time = m.open_time AND f${w}.window_size = ${w} AND ${page(`f${w}`)}`,
   )
   return `FROM minute_coverage($1, $2, $3::timestamptz, $4::timestamptz + interval '1 minute') m
-    LEFT JOIN candles_1m c ON c.market = $1 AND c.symbol = $2 AND c.open_time = m.open_time
+    LEFT JOIN candles_1m c ON c.market = $1 AND c.symbol = $2 AND c.open_time = m.open_time AND ${page('c')}
     ${joins.join('\n    ')}
-    WHERE m.open_time BETWEEN $3::timestamptz AND $4::timestamptz
+    WHERE ${page('m')}
     ORDER BY m.open_time`
 }
 
