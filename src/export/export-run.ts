@@ -32,10 +32,10 @@ export const PAGE_MINUTES = 10_000
 
 /**
  * Pages in flight at once. CSV is bound by the database's formatting, so three pages keep it
- * busy on as many connections; Parquet is bound by the encoding here, where a page more in
- * flight is only more memory (measured: docs/PERFORMANCE.md).
+ * busy on as many connections; Parquet is bound by its encoding thread, which a second page
+ * ahead keeps fed (more only held memory; measured: docs/PERFORMANCE.md).
  */
-const LOOKAHEAD_PAGES = { csv: 3, parquet: 4 } as const
+const LOOKAHEAD_PAGES = { csv: 3, parquet: 2 } as const
 
 export class ExportAborted extends Error {
   readonly code = 'EXPORT_INTERRUPTED'

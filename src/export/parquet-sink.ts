@@ -96,7 +96,12 @@ function setNulls(values: unknown[], pages: readonly ColumnarPage[], i: number):
 }
 
 /** One column of a row group from its pages: typed while it has no null, boxed with nulls otherwise. */
-function groupColumn(pages: readonly ColumnarPage[], i: number, n: number, decimalText: number | null): unknown[] | ColumnValues {
+function groupColumn(
+  pages: readonly ColumnarPage[],
+  i: number,
+  n: number,
+  decimalText: number | null,
+): unknown[] | ColumnValues {
   const parts = pages.map((p) => p.values[i] as ColumnValues)
   const hasNull = pages.some((p) => p.nulls[i] !== null)
   if (Array.isArray(parts[0])) {
