@@ -21,8 +21,14 @@ import type { ExportOutput } from './export-output.ts'
  */
 const gzipPage = (bytes: Uint8Array): Uint8Array => new Uint8Array(gzipSync(bytes, { level: 1 }))
 
-/** Rows per row group: small enough to keep memory flat, large enough for readers' scans. */
-export const ROW_GROUP_ROWS = 50_000
+/**
+ * Values per row group (rows × columns): 50 000 rows of the 33 columns of one feature window,
+ * fewer rows when more windows make the row wider, so the encoding thread's heap holds one
+ * row group whatever the windows. Small enough to keep memory flat, large enough for scans.
+ */
+export const ROW_GROUP_VALUES = 1_650_000
+
+export const rowGroupRows = (columns: number) => Math.max(1_000, Math.floor(ROW_GROUP_VALUES / columns))
 
 /** Readers (DuckDB, Arrow, Spark) stop at 38 digits. */
 const MAX_PRECISION = 38
@@ -166,7 +172,7 @@ export function parquetEncoder(
   lanes: readonly ColumnLane[],
   elements: readonly SchemaElement[],
   metadata: Record<string, string>,
-  rowGroupRows = ROW_GROUP_ROWS,
+  groupRows = rowGroupRows(lanes.length),
 ): PageEncoder {
   // Decimals too wide for an int8 arrive as text, turned into their unscaled bigint here.
   const decimalText = lanes.map((l, i) =>
@@ -201,7 +207,7 @@ export function parquetEncoder(
       if (page.n === 0) return
       pages.push(page)
       buffered += page.n
-      if (buffered >= rowGroupRows) await writeGroup()
+      if (buffered >= groupRows) await writeGroup()
     },
     async finish() {
       await writeGroup()

@@ -14,9 +14,9 @@ import type { ColumnLane } from '../store/export-columnar.ts'
 import type { DecimalShape } from '../store/export-queries.ts'
 import { type ColumnarPage, decodePage } from './columnar-page.ts'
 import type { ExportOutput } from './export-output.ts'
-import { parquetSchema, ROW_GROUP_ROWS } from './parquet-sink.ts'
+import { parquetSchema, rowGroupRows } from './parquet-sink.ts'
 
-/** Old-generation heap of the encoding thread: a row group of 50 000 rows lives in ≈ 60 MB. */
+/** Old-generation heap of the encoding thread, which holds one row group (ROW_GROUP_VALUES) and its encoding. */
 export const WORKER_HEAP_MB = 160
 
 /** Pages handed to the worker and not yet encoded: enough to keep it busy, few enough to bound memory. */
@@ -74,12 +74,12 @@ export function parquetSink(
   lanes: readonly ColumnLane[],
   shapes: ReadonlyMap<string, DecimalShape>,
   metadata: Record<string, string>,
-  rowGroupRows = ROW_GROUP_ROWS,
+  groupRows = rowGroupRows(lanes.length),
 ): RowSink {
   // Built here first so a decimal no reader holds fails before the thread starts.
   const elements = parquetSchema(lanes, shapes)
   const source = workerSource()
-  const init: WorkerInit = { lanes, elements, metadata, rowGroupRows }
+  const init: WorkerInit = { lanes, elements, metadata, rowGroupRows: groupRows }
   const worker = new Worker(source.code, {
     eval: true,
     workerData: { ...source.data, ...init },
@@ -117,7 +117,12 @@ export function parquetSink(
   })
   worker.on('error', fail)
   worker.on('exit', (code) => {
-    if (!finished) fail(new Error(`the Parquet encoding thread stopped (exit ${code})`))
+    if (!finished)
+      fail(
+        Object.assign(new Error(`the Parquet encoding thread stopped (exit ${code})`), {
+          code: 'EXPORT_PAGE',
+        }),
+      )
   })
   const until = async (ready: () => boolean) => {
     while (!ready() && !failure) await new Promise<void>((r) => waiters.push(r))
