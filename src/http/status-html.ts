@@ -34,6 +34,9 @@ export function duration(seconds: unknown): string {
   return `${d ? `${d}d ` : ''}${d || h ? `${h}h ` : ''}${m}m ${Math.floor(seconds % 60)}s`
 }
 
+/** Minutes: a missing run narrower than this gets a marker this wide (the page's script does the same). */
+const MARK = 4
+
 export const STATE_NAMES = {
   P: 'present',
   F: 'filled late',
@@ -72,15 +75,19 @@ export function headerValues(d: StatusData): Record<string, { text: string; cls?
 function strip(d: StatusData, s: SymbolStatus): string {
   const start = Date.parse(d.window.from)
   let x = 0
+  const marks: string[] = []
   const rects = s.completeness.runs.map(([state, n]) => {
     const a = new Date(start + x * 60_000).toISOString()
     const b = new Date(start + (x + n - 1) * 60_000).toISOString()
     const title = `${when(a)}${n > 1 ? ` – ${when(b)}` : ''}: ${STATE_NAMES[state]} (${n} min)`
     const rect = `<rect x="${x}" y="0" width="${n}" height="1" class="st-${state}" data-state="${state}" data-n="${n}"><title>${esc(title)}</title></rect>`
+    // A single missing minute is a third of a pixel at 1440 minutes in 480 px: mark it wider, on top.
+    if (state === 'M' && n < MARK)
+      marks.push(`<rect x="${x - (MARK - n) / 2}" y="0" width="${MARK}" height="1" class="st-M mark"></rect>`)
     x += n
     return rect
   })
-  return `<svg class="strip" viewBox="0 0 ${d.window.minutes} 1" preserveAspectRatio="none" role="img" aria-label="${esc(`${s.symbol} completeness over ${d.window.minutes} minutes`)}">${rects.join('')}</svg>`
+  return `<svg class="strip" viewBox="0 0 ${d.window.minutes} 1" preserveAspectRatio="none" role="img" aria-label="${esc(`${s.symbol} completeness over ${d.window.minutes} minutes`)}">${rects.join('')}${marks.join('')}</svg>`
 }
 
 /** `present / filled / missing`, then the confirmed-empty and in-progress minutes when there are any. */

@@ -54,6 +54,7 @@ const SCRIPT = `
 (function () {
   var REFRESH_MS = 10000;
   var SVGNS = 'http://www.w3.org/2000/svg';
+  var MARK = 4; // a missing run narrower than this many minutes gets a marker this wide, to stay visible
   var STATE_NAMES = { P: 'present', F: 'filled late', E: 'confirmed empty by Binance', M: 'missing', I: 'in progress' };
   var chosen = null;
   var $ = function (id) { return document.getElementById(id); };
@@ -97,7 +98,7 @@ const SCRIPT = `
   function strip(d, s) {
     var svg = svgEl('svg', { 'class': 'strip', viewBox: '0 0 ' + d.window.minutes + ' 1', preserveAspectRatio: 'none', role: 'img' });
     svg.setAttribute('aria-label', s.symbol + ' completeness over ' + d.window.minutes + ' minutes');
-    var x = 0, start = Date.parse(d.window.from);
+    var x = 0, start = Date.parse(d.window.from), marks = [];
     s.completeness.runs.forEach(function (run) {
       var state = run[0], n = run[1];
       var r = svgEl('rect', { x: x, y: 0, width: n, height: 1, 'class': 'st-' + state, 'data-state': state, 'data-n': n });
@@ -106,8 +107,10 @@ const SCRIPT = `
       t.textContent = when(a) + (n > 1 ? ' – ' + when(b) : '') + ': ' + STATE_NAMES[state] + ' (' + n + ' min)';
       r.appendChild(t);
       svg.appendChild(r);
+      if (state === 'M' && n < MARK) marks.push(x - (MARK - n) / 2);
       x += n;
     });
+    marks.forEach(function (mx) { svg.appendChild(svgEl('rect', { x: mx, y: 0, width: MARK, height: 1, 'class': 'st-M mark' })); });
     return svg;
   }
 

@@ -112,6 +112,8 @@ for (const kind of pgTargets()) {
         new RegExp(`class="st-M" data-state="M" data-n="1"><title>${hole}: missing \\(1 min\\)</title>`),
       )
       assert.match(html, /rect\.st-M\{fill:var\(--bad\)\}/)
+      // Wide enough to see: a marker of 4 minutes centred on it, drawn over its neighbours.
+      assert.match(btc, /<rect x="[\d.]+" y="0" width="4" height="1" class="st-M mark"><\/rect><\/svg>/)
       assert.match(html, /--bad:#f85149/)
       const eth = row('ETHUSDT')
       assert.match(eth, /<td class="num lag">\d+ s<\/td>/)
