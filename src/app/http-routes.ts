@@ -50,8 +50,12 @@ function connections(v: AppView) {
   return v.lanes.flatMap((l) => (l.live.feed?.status() ?? []).map((c) => ({ market: l.module.id, ...c })))
 }
 
-export async function snapshot(v: AppView): Promise<HealthSnapshot> {
+function streamCounts(v: AppView): { total: number; connected: number } {
   const status = connections(v)
+  return { total: status.length, connected: status.filter((c) => c.connected).length }
+}
+
+export async function snapshot(v: AppView): Promise<HealthSnapshot> {
   const now = v.clock.now()
   const coverage = await v.coverage()
   return {
@@ -63,7 +67,7 @@ export async function snapshot(v: AppView): Promise<HealthSnapshot> {
     candlesInDb: await v.candlesInDb(),
     lastCandleOpenTime: v.lastCandle(),
     databaseConnected: v.databaseConnected(),
-    streamConnections: { total: status.length, connected: status.filter((c) => c.connected).length },
+    streamConnections: streamCounts(v),
     pendingBackfills: v.pendingBackfills(),
     errors24h: v.errors24h(),
     memoryMb: Math.round(process.memoryUsage.rss() / 1048576),
@@ -147,8 +151,9 @@ export function createHttpRoutes(v: AppView): HttpRoutes {
     ['/health', async () => json(200, healthBody(await snapshot(v)))],
     [
       '/ready',
-      async () => {
-        const r = readiness(await snapshot(v))
+      () => {
+        // From live state only: a probe never waits for the database's counts.
+        const r = readiness({ databaseConnected: v.databaseConnected(), streamConnections: streamCounts(v) })
         return json(r.ready ? 200 : 503, { ready: r.ready, reasons: r.reasons })
       },
     ],
