@@ -12,6 +12,7 @@ import { runBackfillLagBench } from './backfill-lag.ts'
 import { serverVersion } from './bench-db.ts'
 import { runBulkBench } from './bulk-upsert.ts'
 import { runCoverageBench } from './coverage.ts'
+import { runExportBench } from './export.ts'
 import { runFeatureRows } from './feature-rows.ts'
 import { runFrameBench } from './frames.ts'
 import { runLatencyBench } from './latency.ts'
@@ -37,6 +38,7 @@ const BENCHES: Record<string, Bench> = {
   backfill: runBackfillLagBench,
   timescale: runTimescaleBench,
   coverage: runCoverageBench,
+  export: runExportBench,
 }
 /** Too long for the default set. */
 const OPT_IN = new Set(['soak'])
