@@ -52,9 +52,10 @@ export interface FeatureEngine {
   onHistoryChanged(symbol: string, fromOpenTime: number, toOpenTime: number): Promise<void>
   /**
    * Reads every symbol's live window again from candles_1m and recomputes its rows
-   * (another writer may have inserted candles the engine was not told of).
+   * (another writer may have inserted candles the engine was not told of). With
+   * `only`: that symbol's, if candles up to `to` reach into it (older ones do not).
    */
-  reloadLive(): Promise<void>
+  reloadLive(only?: { symbol: string; to: number }): Promise<void>
   /** Live candles were committed: their rows, computed already, are written now rather than at the interval. */
   candlesCommitted(): void
   /** Per symbol and window, how far committed rows trail the newest candle. */

@@ -159,9 +159,13 @@ class LiveFeatureEngine extends TypedEmitter<FeatureEngineEvents> implements Fea
     return run
   }
 
-  async reloadLive(): Promise<void> {
+  async reloadLive(only?: { symbol: string; to: number }): Promise<void> {
     await this.warming?.catch(() => {})
-    const spans = [...this.states].filter(([, st]) => Number.isFinite(st.newest))
+    const spans = [...this.states].filter(
+      ([sym, st]) =>
+        Number.isFinite(st.newest) &&
+        (only === undefined || (only.symbol === sym && only.to >= st.newest - this.reachMs)),
+    )
     await Promise.all(
       spans.map(([sym, st]) => this.onHistoryChanged(sym, st.newest - this.reachMs, st.newest)),
     )
