@@ -167,8 +167,11 @@ function spanOf(candles: readonly { openTime: number }[]): MinuteRange {
   return { from, to }
 }
 
-/** Rewrites the feature rows that the candles written in `changed` made stale, chunk by chunk. */
-async function rewriteFeatureRows(
+/**
+ * Rewrites the feature rows that the candles written in `changed` made stale, chunk by chunk;
+ * `rebuild`: exactly the rows of `changed`, over whatever is stored (features --rebuild).
+ */
+export async function rewriteFeatureRows(
   db: Db,
   clock: Clock,
   config: Config,
@@ -177,10 +180,17 @@ async function rewriteFeatureRows(
   symbol: string,
   changed: readonly MinuteRange[],
   progress: Progress,
-): Promise<void> {
-  if (changed.length === 0) return
+  rebuild = false,
+): Promise<number> {
+  if (changed.length === 0) return 0
   progress.phase(`rewriting features (windows ${config.featureWindows.join(', ')})`)
-  const writer = createFeatureWriter({ db, clock, intervalMs: 1000, maxRetries: config.dbMaxRetries })
+  const writer = createFeatureWriter({
+    db,
+    clock,
+    intervalMs: 1000,
+    maxRetries: config.dbMaxRetries,
+    force: rebuild,
+  })
   let failure: { error: unknown } | null = null
   writer.on('failed', (e) => {
     failure ??= { error: e.error }
@@ -192,6 +202,7 @@ async function rewriteFeatureRows(
         market,
         symbol,
         windows: config.featureWindows,
+        exact: rebuild,
         write: async (rows) => {
           writer.add(rows)
           await writer.flush()
@@ -210,6 +221,7 @@ async function rewriteFeatureRows(
       'features rewritten',
     )
     progress.phase(`features rewritten: ${done.rows} rows`)
+    return done.rows
   } finally {
     await writer.close()
   }

@@ -1,14 +1,15 @@
 /**
  * The CLI edge: reads the environment (and .env), parses arguments, runs one
  * command, maps failures to the contract's exit codes.
- * 0 ok · 1 fatal · 2 configuration or usage · 3 gaps found.
+ * 0 ok · 1 fatal · 2 configuration or usage · 3 gaps found, or feature rows that differ.
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { parseEnv } from 'node:util'
 import { ConfigError, loadConfig } from '../config/config.ts'
 import { systemClock } from '../core/clock.ts'
 import { createLogger } from '../observability/logger.ts'
-import { COMMAND_HELP, parseCommand, USAGE, UsageError } from './args.ts'
+import { parseCommand, UsageError } from './args.ts'
+import { COMMAND_HELP, USAGE } from './help.ts'
 
 export const EXIT = { ok: 0, fatal: 1, config: 2, gaps: 3 } as const
 
@@ -79,6 +80,8 @@ async function main(argv: readonly string[]): Promise<number> {
         return await (await import('./backfill-command.ts')).runBackfill(command, config, logger, systemClock)
       case 'gaps':
         return await (await import('./gaps-command.ts')).runGaps(command, config, systemClock)
+      case 'features':
+        return await (await import('./features-command.ts')).runFeatures(command, config, logger, systemClock)
       case 'sql':
         return await (await import('./sql-command.ts')).runSql(command, config, process.stdout)
     }
