@@ -25,6 +25,12 @@ export interface FeatureValues {
   logReturn: number | null
   closeMean: number | null
   closeStd: number | null
+  /**
+   * The definition only: |x|·n/√(nΣx² − (Σx)²), i.e. |x|/σ, of spread_bps and
+   * taker_buy_ratio: how much a z-score magnifies an error in its input.
+   */
+  spreadCond?: number | null
+  ratioCond?: number | null
 }
 
 const P = 'numeric(1000,40)'
@@ -33,6 +39,10 @@ const z = (x: string, n: string, s1: string, s2: string) =>
         ELSE ((${n}*${x} - ${s1})::${P} / sqrt((${n}*${s2} - ${s1}*${s1})::${P}))::float8 END`
 const mm = (x: string, lo: string, hi: string) =>
   `CASE WHEN ${hi} = ${lo} THEN 0 ELSE ((${x} - ${lo})::${P} / (${hi} - ${lo}))::float8 END`
+
+const cond = (x: string, n: string, s1: string, s2: string) =>
+  `CASE WHEN ${x} IS NULL OR ${n}*${s2} - ${s1}*${s1} <= 0 THEN 0
+        ELSE (abs(${x}) * ${n} / sqrt((${n}*${s2} - ${s1}*${s1})::${P}))::float8 END`
 
 const VALUES = `window_count, window_quoted, close_zscore, close_minmax, volume_zscore, volume_minmax,
   spread_bps_zscore, taker_buy_ratio_zscore, log_return, close_mean, close_std`
@@ -52,6 +62,9 @@ function toValues(row: Record<string, unknown>, windowSize: number): FeatureValu
     logReturn: row.log_return as number | null,
     closeMean: row.close_mean as number | null,
     closeStd: row.close_std as number | null,
+    ...('spread_cond' in row
+      ? { spreadCond: row.spread_cond as number | null, ratioCond: row.ratio_cond as number | null }
+      : {}),
   }
 }
 
@@ -92,7 +105,8 @@ export async function featureOracle(
             CASE WHEN pt = open_time - interval '1 minute' AND pc > 0 AND close > 0
                  THEN ln(close::${P} / pc)::float8 END AS log_return,
             (c1::${P} / n)::float8 AS close_mean,
-            (sqrt((n * c2 - c1 * c1)::${P}) / n)::float8 AS close_std
+            (sqrt((n * c2 - c1 * c1)::${P}) / n)::float8 AS close_std,
+            ${cond('sp', 'sn', 's1', 's2')} AS spread_cond, ${cond('tb', 'tn', 't1', 't2')} AS ratio_cond
        FROM x WHERE open_time >= $5::timestamptz ORDER BY open_time`,
     [market, symbol, iso(readFrom), iso(to), iso(from)],
   )
@@ -127,17 +141,23 @@ export async function storedFeatureValues(
  */
 const TOL = 1e-9
 
-const COMPARED: readonly [keyof FeatureValues, number][] = [
+/**
+ * Per field: the floor under which the tolerance is absolute, and the magnifier of the
+ * input error (spread_bps and taker_buy_ratio are float8: ~1e-15 relative from their
+ * computation and PostgreSQL's 15-digit cast; a nearly constant window magnifies it).
+ */
+const COMPARED: readonly [keyof FeatureValues, number, ((w: FeatureValues) => number)?][] = [
   ['closeZscore', 1],
   ['closeMinmax', 1],
   ['volumeZscore', 1],
   ['volumeMinmax', 1],
-  ['spreadBpsZscore', 1],
-  ['takerBuyRatioZscore', 1],
+  ['spreadBpsZscore', 1, (w) => w.spreadCond ?? 0],
+  ['takerBuyRatioZscore', 1, (w) => w.ratioCond ?? 0],
   ['logReturn', 1e-12],
   ['closeMean', 1e-12],
   ['closeStd', 1e-12],
 ]
+const FLOAT8_INPUT = 1e-14
 
 /** The fields in which a stored row differs from the definition, as `field: got G, want W`. */
 export function diffFeature(got: FeatureValues, want: FeatureValues): string[] {
@@ -147,10 +167,11 @@ export function diffFeature(got: FeatureValues, want: FeatureValues): string[] {
   // A row from before migration 011 has no window_quoted: nothing to hold against it.
   if (got.windowQuoted !== null && got.windowQuoted !== want.windowQuoted)
     out.push(`window_quoted: got ${got.windowQuoted}, want ${want.windowQuoted}`)
-  for (const [k, floor] of COMPARED) {
+  for (const [k, floor, magnifier] of COMPARED) {
     const g = got[k] as number | null
     const w = want[k] as number | null
-    const same = g === null || w === null ? g === w : Math.abs(g - w) <= TOL * Math.max(floor, Math.abs(w))
+    const tol = TOL * Math.max(floor, Math.abs(w ?? 0)) + FLOAT8_INPUT * (magnifier?.(want) ?? 0)
+    const same = g === null || w === null ? g === w : Math.abs(g - w) <= tol
     if (!same) out.push(`${k}: got ${g}, want ${w}`)
   }
   return out
