@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { runBackfillLagBench } from './backfill-lag.ts'
 import { serverVersion } from './bench-db.ts'
 import { runBulkBench } from './bulk-upsert.ts'
+import { runFeatureLatencyBench } from './feature-latency.ts'
 import { runFeatureRows } from './feature-rows.ts'
 import { runFrameBench } from './frames.ts'
 import { runLatencyBench } from './latency.ts'
@@ -29,6 +30,7 @@ const BENCHES: Record<string, Bench> = {
   peer: runPeerBench,
   latency: runLatencyBench,
   features: runFeatureRows,
+  'feature-latency': runFeatureLatencyBench,
   rss: runIdleRssBench,
   symbols: runSymbolsBench,
   bulk: runBulkBench,

@@ -187,8 +187,8 @@ export function appSteps(deps: AppDeps, p: AppParts, s: StepShared): Step[] {
         p.output = o
         wireWriter(o.live, ctx, 'live')
         // Feature rows of committed candles are written now: FEATURE_UPDATE_INTERVAL is only their bound.
-        o.live.on('flushed', () => {
-          for (const l of lanes) l.features?.candlesCommitted()
+        o.live.on('flushed', (e) => {
+          for (const l of lanes) l.features?.candlesCommitted(e.candles)
         })
         wireWriter(o.bulk, ctx, 'backfill')
         noteWrites(o.live, p.refresher)

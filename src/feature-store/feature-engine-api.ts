@@ -56,8 +56,11 @@ export interface FeatureEngine {
    * `only`: that symbol's, if candles up to `to` reach into it (older ones do not).
    */
   reloadLive(only?: { symbol: string; to: number }): Promise<void>
-  /** Live candles were committed: their rows, computed already, are written now rather than at the interval. */
-  candlesCommitted(): void
+  /**
+   * Live candles were committed (the candle writer's `flushed`): their rows, computed and
+   * held until then, are written now. Rows of candles never reported wait at most the interval.
+   */
+  candlesCommitted(candles: readonly Candle[]): void
   /** Per symbol and window, how far committed rows trail the newest candle. */
   ages(): FeatureAge[]
   /** True when every (symbol, window) window holds window_size candles. */

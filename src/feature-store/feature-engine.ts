@@ -20,6 +20,7 @@ import { mergePoints, recomputeFeatures } from '../features/recompute.ts'
 import type { SymbolState } from '../features/symbol-state.ts'
 import { latestCandleTime } from '../store/candle-queries.ts'
 import { isTransientDbError } from '../store/errors.ts'
+import { CommitGate } from './commit-gate.ts'
 import { type FeatureAge, FeatureAgeTracker } from './feature-age.ts'
 import type {
   FeatureEngine,
@@ -51,6 +52,8 @@ class LiveFeatureEngine extends TypedEmitter<FeatureEngineEvents> implements Fea
   private readonly states = new Map<string, SymbolState>()
   private readonly late = new LateCandles(OVERLAY_TTL_MS)
   private readonly age: FeatureAgeTracker
+  /** Live rows wait here for their candle's commit (at most the update interval). */
+  private readonly gate: CommitGate
   private readonly timers = new Set<TimerHandle>()
   private warming: Promise<void> | null = null
   private warm = false
@@ -80,6 +83,10 @@ class LiveFeatureEngine extends TypedEmitter<FeatureEngineEvents> implements Fea
       ...(opts.maxBatch === undefined ? {} : { maxBatch: opts.maxBatch }),
     })
     this.age = new FeatureAgeTracker(this.windows)
+    this.gate = new CommitGate(opts.clock, opts.updateIntervalMs, (rows) => {
+      this.writer.add(rows)
+      this.writer.writeNow()
+    })
     this.writer.on('flushed', (i) => {
       this.age.noteWritten(i.rows)
       this.emit('flushed', i)
@@ -142,7 +149,7 @@ class LiveFeatureEngine extends TypedEmitter<FeatureEngineEvents> implements Fea
     if (p.openTime > state.newest) {
       const rows: FeatureRow[] = []
       state.push(p, rows)
-      this.writer.add(rows)
+      this.gate.hold(rows)
       return
     }
     const seq = state.ring.find(p.openTime)
@@ -171,8 +178,8 @@ class LiveFeatureEngine extends TypedEmitter<FeatureEngineEvents> implements Fea
     )
   }
 
-  candlesCommitted(): void {
-    this.writer.writeNow()
+  candlesCommitted(candles: readonly Candle[]): void {
+    this.gate.committed(candles)
   }
 
   ages(): FeatureAge[] {
@@ -186,6 +193,7 @@ class LiveFeatureEngine extends TypedEmitter<FeatureEngineEvents> implements Fea
   async flush(): Promise<void> {
     await this.warming
     await this.repairs
+    this.gate.releaseAll()
     await this.writer.flush()
   }
 
@@ -246,7 +254,9 @@ class LiveFeatureEngine extends TypedEmitter<FeatureEngineEvents> implements Fea
     if (!points.some((p) => p.openTime >= s.fromOpenTime)) return
     const r = recomputeFeatures(this.market, s.symbol, this.windows, points, s.fromOpenTime)
     if (touchesLive) this.states.set(s.symbol, r.state)
-    this.writer.add(r.rows)
+    // Rows of committed candles, recomputed: written now (another writer's candles are stored).
+    this.writer.add(this.gate.take(r.rows))
+    this.writer.writeNow()
   }
 
   private withRetries<T>(fn: () => Promise<T>): Promise<T> {
