@@ -2,56 +2,19 @@
  * Feature latency: a closed candle's commit → its feature rows' commit, with
  * the default FEATURE_UPDATE_INTERVAL (60 s). The app runs in this process
  * against a real PostgreSQL, the simulator in its own process 10× fast with
- * live frame rates (as bench/latency.ts). Measured in the database itself:
+ * live frame rates (latency.ts's rig). Measured in the database itself:
  * feature_cache.computed_at − candles_1m.ingested_at, both now() of their
  * writing transaction, for every live candle's row of window 60. Baseline, same
  * run: the candle batch's own write (feeder_db_write_duration_seconds).
  */
-import { rmSync } from 'node:fs'
-import { Writable } from 'node:stream'
-import { createApp } from '../src/app/app.ts'
-import { loadConfig } from '../src/config/config.ts'
-import { systemClock } from '../src/core/clock.ts'
-import { createLogger } from '../src/observability/logger.ts'
-import { benchDatabase } from './bench-db.ts'
-import { sleep, startSimProcess, tempDir, universe } from './proc.ts'
+import { liveBenchApp, SPEED } from './latency.ts'
+import { sleep } from './proc.ts'
 import { fmt, type Row } from './stats.ts'
-
-const SPEED = 10
 
 export async function runFeatureLatencyBench({ quick }: { quick: boolean }): Promise<Row[]> {
   const symbols = quick ? 10 : 100
   const seconds = quick ? 10 : 60
-  const epoch = Math.floor(Date.now() / 60_000) * 60_000 - 86_400_000 - 2_000
-  const sim = await startSimProcess({
-    symbols,
-    speed: SPEED,
-    epoch,
-    klineUpdateMs: 2_000 * SPEED,
-    bookUpdateMs: 1_000 * SPEED,
-  })
-  const bench = await benchDatabase()
-  const dataDir = tempDir()
-  const config = loadConfig({
-    DATABASE_URL: bench.url,
-    TRADING_SYMBOLS: universe(symbols).join(','),
-    BINANCE_STREAM_URL: sim.wsBase,
-    BINANCE_REST_URL: sim.httpBase,
-    BACKFILL_ENABLED: 'false',
-    INITIAL_BACKFILL_MINUTES: '0',
-    HEALTH_CHECK_HOST: '127.0.0.1',
-    HEALTH_CHECK_PORT: '0',
-    DATA_DIR: dataDir,
-  })
-  const app = createApp({
-    config,
-    clock: systemClock,
-    logger: createLogger({
-      level: 'warn',
-      format: 'json',
-      destination: new Writable({ write: (_c, _e, cb) => cb() }),
-    }),
-  })
+  const { app, db, close } = await liveBenchApp(symbols)
   const writes: number[] = []
   const w = app.metrics.dbWriteSeconds
   const observe = w.observe.bind(w)
@@ -62,8 +25,8 @@ export async function runFeatureLatencyBench({ quick }: { quick: boolean }): Pro
   try {
     await app.start()
     await sleep(seconds * 1000)
-    await app.stop('bench end')
-    const r = await bench.db.query<{ n: string; p50: number; p99: number; max: number }>(
+    await app.stop('bench end') // everything written before the database is read
+    const r = await db.query<{ n: string; p50: number; p99: number; max: number }>(
       `SELECT count(*)::text AS n,
               percentile_cont(0.5) WITHIN GROUP (ORDER BY d) * 1000 AS p50,
               percentile_cont(0.99) WITHIN GROUP (ORDER BY d) * 1000 AS p99,
@@ -87,9 +50,6 @@ export async function runFeatureLatencyBench({ quick }: { quick: boolean }): Pro
       },
     ]
   } finally {
-    await app.stop('bench end')
-    await sim.close()
-    await bench.drop()
-    rmSync(dataDir, { recursive: true, force: true })
+    await close()
   }
 }

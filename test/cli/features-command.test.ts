@@ -7,14 +7,12 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { MINUTE_MS } from '../../src/core/records.ts'
-import { createFeatureEngine } from '../../src/feature-store/feature-engine.ts'
 import { migrate } from '../../src/store/migrate.ts'
-import { assertMatchesOracle, storeCandles } from '../features/oracle.ts'
+import { assertMatchesOracle, storeCandles, warmEngine } from '../features/oracle.ts'
 import { MIN, series, T0 } from '../features/series.ts'
 import { runCli } from '../helpers/cli.ts'
 import { pgTargets } from '../helpers/db.ts'
 import { feederTarget } from '../helpers/feeder-target.ts'
-import { ManualClock } from '../helpers/manual-clock.ts'
 
 const SYMBOL = 'ETHUSDT'
 const WINDOWS = [5, 30]
@@ -60,17 +58,7 @@ for (const kind of pgTargets()) {
         await migrate(db)
         const cs = series({ symbol: SYMBOL, length: 120, seed: 7 })
         await storeCandles(db, cs)
-        const engine = createFeatureEngine({
-          db,
-          clock: new ManualClock(),
-          symbols: [SYMBOL],
-          windows: WINDOWS,
-          updateIntervalMs: 60_000,
-          maxRetries: 0,
-        })
-        await engine.warmUp()
-        await engine.onHistoryChanged(SYMBOL, T0, T0 + 119 * MIN)
-        await engine.close()
+        await (await warmEngine(db, SYMBOL, WINDOWS, { from: T0, to: T0 + 119 * MIN })).close()
         for (const w of WINDOWS) await assertMatchesOracle(db, SYMBOL, w)
         // A wrong value the guard lets through (same window), a missing row, a row without a candle.
         await db.query(

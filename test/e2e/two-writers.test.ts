@@ -13,14 +13,12 @@ import { describe, it } from 'node:test'
 import { createRestClient } from '../../src/binance/rest/rest-client.ts'
 import type { Candle } from '../../src/core/records.ts'
 import { MINUTE_MS } from '../../src/core/records.ts'
-import { createFeatureEngine } from '../../src/feature-store/feature-engine.ts'
 import { scaledClock } from '../../src/simulator/scaled-clock.ts'
 import { startSimulator } from '../../src/simulator/server.ts'
 import { migrate } from '../../src/store/migrate.ts'
-import { assertMatchesOracle, storeCandles } from '../features/oracle.ts'
+import { assertMatchesOracle, storeCandles, warmEngine } from '../features/oracle.ts'
 import { freePort, startCli } from '../helpers/cli.ts'
 import { feederTarget } from '../helpers/feeder-target.ts'
-import { ManualClock } from '../helpers/manual-clock.ts'
 import { until } from '../helpers/until.ts'
 
 const SYMBOL = 'BTCUSDT'
@@ -72,17 +70,7 @@ describe('two writers and feature_cache', {
     rest.close()
     assert.equal(history.length, 38)
     await storeCandles(db, history)
-    const engine = createFeatureEngine({
-      db,
-      clock: new ManualClock(),
-      symbols: [SYMBOL],
-      windows: WINDOWS,
-      updateIntervalMs: 60_000,
-      maxRetries: 0,
-    })
-    await engine.warmUp()
-    await engine.onHistoryChanged(SYMBOL, first, last)
-    await engine.close()
+    await (await warmEngine(db, SYMBOL, WINDOWS, { from: first, to: last })).close()
     assert.ok(await allMatch(db), 'the history starts right')
 
     const env = {

@@ -9,10 +9,9 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import type { Candle } from '../../src/core/records.ts'
-import { createFeatureEngine, type FeatureEngine } from '../../src/feature-store/feature-engine.ts'
+import type { FeatureEngine } from '../../src/feature-store/feature-engine.ts'
 import { openTestDb, pgTargets, type TestDb } from '../helpers/db.ts'
-import { ManualClock } from '../helpers/manual-clock.ts'
-import { assertMatchesOracle, oracle, storeCandles, storedFeatures } from './oracle.ts'
+import { assertMatchesOracle, oracle, storeCandles, storedFeatures, warmEngine } from './oracle.ts'
 import { MIN, series, T0 } from './series.ts'
 
 const WINDOWS = [5, 30]
@@ -45,17 +44,7 @@ for (const kind of pgTargets()) {
           t.db,
           cs.slice(0, 40).filter((c) => c.openTime !== T0 + 30 * MIN),
         )
-        const engine = createFeatureEngine({
-          db: t.db,
-          clock: new ManualClock(),
-          symbols: [sym],
-          windows: WINDOWS,
-          updateIntervalMs: 60_000,
-          maxRetries: 0,
-        })
-        await engine.warmUp()
-        await engine.onHistoryChanged(sym, T0, T0 + 39 * MIN)
-        await engine.flush()
+        const engine = await warmEngine(t.db, sym, WINDOWS, { from: T0, to: T0 + 39 * MIN })
         // Another writer commits minute 30; the stream goes on with minute 40.
         await storeCandles(t.db, [at(30), at(40)])
         engine.onCandle(at(40))
@@ -80,16 +69,7 @@ for (const kind of pgTargets()) {
       const sym = 'OLDSPANUSDT'
       const cs = series({ symbol: sym, length: 100, seed: 4 })
       await storeCandles(t.db, cs)
-      const engine = createFeatureEngine({
-        db: t.db,
-        clock: new ManualClock(),
-        symbols: [sym],
-        windows: WINDOWS,
-        updateIntervalMs: 60_000,
-        maxRetries: 0,
-      })
-      await engine.warmUp()
-      await engine.flush()
+      const engine = await warmEngine(t.db, sym, WINDOWS)
       let written = 0
       engine.on('flushed', (i) => {
         written += i.size

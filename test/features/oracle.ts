@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import type { Candle } from '../../src/core/records.ts'
+import { createFeatureEngine, type FeatureEngine } from '../../src/feature-store/feature-engine.ts'
 import {
   diffFeature,
   type FeatureValues,
@@ -14,6 +15,7 @@ import {
 } from '../../src/feature-store/feature-oracle.ts'
 import { buildCandleUpsert } from '../../src/store/candle-sql.ts'
 import type { Queryable } from '../../src/store/db.ts'
+import { ManualClock } from '../helpers/manual-clock.ts'
 
 export type Expected = FeatureValues
 
@@ -47,4 +49,28 @@ export async function assertMatchesOracle(q: Queryable, symbol: string, windowSi
 /** Writes candles to candles_1m in chunks PGlite accepts. */
 export async function storeCandles(q: Queryable, candles: readonly Candle[]): Promise<void> {
   for (let i = 0; i < candles.length; i += 1000) await q.query(buildCandleUpsert(candles.slice(i, i + 1000)))
+}
+
+/**
+ * A warm engine on a manual clock over what candles_1m holds; with `span`, every row of the
+ * candles of that span written too (a complete feature_cache to start a test from).
+ */
+export async function warmEngine(
+  db: Queryable & { kind: 'postgres' | 'pglite' },
+  symbol: string,
+  windows: readonly number[],
+  span?: { from: number; to: number },
+): Promise<FeatureEngine> {
+  const engine = createFeatureEngine({
+    db: db as Parameters<typeof createFeatureEngine>[0]['db'],
+    clock: new ManualClock(),
+    symbols: [symbol],
+    windows,
+    updateIntervalMs: 60_000,
+    maxRetries: 0,
+  })
+  await engine.warmUp()
+  if (span !== undefined) await engine.onHistoryChanged(symbol, span.from, span.to)
+  await engine.flush()
+  return engine
 }
