@@ -1,6 +1,6 @@
 /**
  * Other writers' candles reach the live feature windows. On PostgreSQL the
- * service listens for `feeder_candles` notices (store/candle-notices.ts) that
+ * service listens for `candles_committed` notices (store/candle-notices.ts) that
  * the `backfill` command, and other replicas' gap repair and spool replay, send
  * after they commit, having rewritten the feature rows of their span: when the
  * span reaches into the symbol's live window, that window is read again and

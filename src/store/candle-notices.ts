@@ -1,7 +1,7 @@
 /**
  * Candle notices between processes on PostgreSQL: a writer outside a service's
  * live route (the `backfill` command, another replica) commits candles, then
- * sends `NOTIFY feeder_candles` with what it wrote; a running service LISTENs
+ * sends `NOTIFY candles_committed` with what it wrote; a running service LISTENs
  * and reads the affected windows again. PostgreSQL delivers a notification
  * only after its transaction commits, so the listener always finds the rows.
  * On the embedded database only one process holds the data, so nothing is sent.
@@ -9,7 +9,7 @@
 import { isMarket, type Market } from '../core/records.ts'
 import type { Db } from './db.ts'
 
-export const CANDLES_CHANNEL = 'feeder_candles'
+export const CANDLES_CHANNEL = 'candles_committed'
 
 export interface CandleNotice {
   readonly market: Market
