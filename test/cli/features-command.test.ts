@@ -107,6 +107,18 @@ for (const kind of pgTargets()) {
         /window 30: 120 candles, 0 rows differ, 0 rows missing, 0 rows without a candle/,
       )
 
+      // Without --symbol: every configured symbol.
+      const all = await runCli(['features', '--verify', '--from', iso(0), '--to', iso(600)], {
+        ...env,
+        TRADING_SYMBOLS: 'ethusdt,btcusdt',
+      })
+      assert.equal(all.code, 0, all.stdout + all.stderr)
+      assert.match(all.stdout, /^ETHUSDT window 5: 120 candles, 0 rows differ/m)
+      assert.match(
+        all.stdout,
+        /^BTCUSDT window 30: 0 candles, 0 rows differ, 0 rows missing, 0 rows without a candle/m,
+      )
+
       const after = await target.open()
       try {
         for (const w of WINDOWS) assert.equal(await assertMatchesOracle(after, SYMBOL, w), 120)
