@@ -6,8 +6,10 @@
  * every row whose window saw it, and rebuilds the live state when it is touched,
  * so that feature_cache equals a full recomputation over candles_1m.
  *
- * Feature rows carry no foreign key: a live row may be committed before its
- * candle (the candle writer is asynchronous too). Never logs: listen to events.
+ * A live row waits for its candle's commit (candlesCommitted, at most the
+ * update interval: commit-gate.ts), then is written at once; reloadLive reads
+ * the live windows again when another process may have written into them.
+ * Never logs: listen to events.
  */
 
 import { candlePoint, samePoint } from '../core/candle-point.ts'
