@@ -11,6 +11,8 @@ import { join } from 'node:path'
 import { runBackfillLagBench } from './backfill-lag.ts'
 import { serverVersion } from './bench-db.ts'
 import { runBulkBench } from './bulk-upsert.ts'
+import { runCoverageBench } from './coverage.ts'
+import { runExportBench } from './export.ts'
 import { runFeatureLatencyBench } from './feature-latency.ts'
 import { runFeatureRows } from './feature-rows.ts'
 import { runFrameBench } from './frames.ts'
@@ -37,6 +39,8 @@ const BENCHES: Record<string, Bench> = {
   soak: runSoakBench,
   backfill: runBackfillLagBench,
   timescale: runTimescaleBench,
+  coverage: runCoverageBench,
+  export: runExportBench,
 }
 /** Too long for the default set. */
 const OPT_IN = new Set(['soak'])

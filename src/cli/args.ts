@@ -14,7 +14,16 @@ export class UsageError extends Error {
   }
 }
 
-export const COMMANDS = ['run', 'migrate', 'backfill', 'gaps', 'features', 'simulate', 'sql'] as const
+export const COMMANDS = [
+  'run',
+  'migrate',
+  'backfill',
+  'gaps',
+  'features',
+  'export',
+  'simulate',
+  'sql',
+] as const
 export type CommandName = (typeof COMMANDS)[number]
 
 export type Command =
@@ -51,9 +60,26 @@ export type Command =
       readonly from: number
       readonly to: number
     }
+  | {
+      readonly name: 'export'
+      readonly market: Market
+      readonly symbol: string
+      /** First and last minute (open times), inclusive. */
+      readonly from: number
+      readonly to: number
+      readonly format: ExportFormat
+      /** null: FEATURE_WINDOWS. */
+      readonly windows: readonly number[] | null
+      /** '-': stdout; null: a file named for the symbol and range in the working directory. */
+      readonly out: string | null
+      readonly requireComplete: boolean
+    }
   | { readonly name: 'simulate'; readonly port: number; readonly host: string; readonly speed: number }
   /** `statement` null: read it from stdin. */
   | { readonly name: 'sql'; readonly statement: string | null; readonly json: boolean }
+
+export const EXPORT_FORMATS = ['parquet', 'csv'] as const
+export type ExportFormat = (typeof EXPORT_FORMATS)[number]
 
 const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
 
@@ -138,6 +164,10 @@ export function parseCommand(argv: readonly string[], now: number): Command {
     port: { type: 'string' },
     host: { type: 'string' },
     speed: { type: 'string' },
+    format: { type: 'string' },
+    windows: { type: 'string' },
+    out: { type: 'string' },
+    'require-complete': { type: 'boolean' },
   } as const
   const allowed: Record<CommandName, readonly string[]> = {
     run: [],
@@ -145,6 +175,7 @@ export function parseCommand(argv: readonly string[], now: number): Command {
     backfill: ['symbol', 'market', 'from', 'to'],
     gaps: ['symbol', 'market', 'from', 'to', 'json'],
     features: ['verify', 'rebuild', 'symbol', 'market', 'from', 'to'],
+    export: ['symbol', 'market', 'from', 'to', 'format', 'windows', 'out', 'require-complete'],
     simulate: ['port', 'host', 'speed'],
     sql: ['json'],
   }
@@ -199,6 +230,8 @@ export function parseCommand(argv: readonly string[], now: number): Command {
       const mode = values.verify === true ? 'verify' : 'rebuild'
       return { name: 'features', mode, market, symbol: symbolFlag(str('symbol'), market), from, to }
     }
+    case 'export':
+      return exportCommand(str, values['require-complete'] === true, now)
     case 'sql':
       return {
         name: 'sql',
@@ -219,4 +252,47 @@ export function parseCommand(argv: readonly string[], now: number): Command {
       return { name: 'simulate', port: Number(port), host: str('host') ?? '127.0.0.1', speed: Number(speed) }
     }
   }
+}
+
+/** `--from`/`--to` are required: an export names its range (a year is 525 600 rows). */
+function exportCommand(
+  str: (k: string) => string | undefined,
+  requireComplete: boolean,
+  now: number,
+): Extract<Command, { name: 'export' }> {
+  const market = marketFlag(str('market')) ?? 'spot'
+  const symbol = symbolFlag(str('symbol'), market)
+  if (symbol === null) throw new UsageError('export needs --symbol (example: --symbol BTCUSDT)')
+  for (const k of ['from', 'to'])
+    if (str(k) === undefined) throw new UsageError(`export needs --${k} (examples: 2024-01-01, -30d)`)
+  const { from, to } = range({ from: str('from'), to: str('to') }, now) as { from: number; to: number }
+  const out = str('out') ?? null
+  const given = str('format')?.toLowerCase()
+  const format = given ?? (out?.toLowerCase().endsWith('.csv') ? 'csv' : 'parquet')
+  if (!(EXPORT_FORMATS as readonly string[]).includes(format))
+    throw new UsageError(
+      `--format: "${given?.slice(0, 20)}" is not a format (formats: ${EXPORT_FORMATS.join(', ')})`,
+    )
+  const w = str('windows')
+  const windows = w === undefined ? null : w.split(',').map((x) => windowFlag(x.trim()))
+  if (out === '') throw new UsageError('--out: empty (a file name, or - for stdout)')
+  return {
+    name: 'export',
+    market,
+    symbol,
+    from,
+    to,
+    format: format as ExportFormat,
+    windows,
+    out,
+    requireComplete,
+  }
+}
+
+function windowFlag(text: string): number {
+  if (!/^\d{1,6}$/.test(text) || Number(text) < 2 || Number(text) > 100_000)
+    throw new UsageError(
+      `--windows: "${text.slice(0, 20)}" is not a window (2 to 100000 candles; example: --windows 60,1440)`,
+    )
+  return Number(text)
 }

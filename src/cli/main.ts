@@ -1,7 +1,7 @@
 /**
  * The CLI edge: reads the environment (and .env), parses arguments, runs one
  * command, maps failures to the contract's exit codes.
- * 0 ok · 1 fatal · 2 configuration or usage · 3 gaps found, or feature rows that differ.
+ * 0 ok · 1 fatal · 2 configuration or usage · 3 gaps found (export: incomplete; features --verify: rows differ).
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { parseEnv } from 'node:util'
@@ -9,7 +9,7 @@ import { ConfigError, loadConfig } from '../config/config.ts'
 import { systemClock } from '../core/clock.ts'
 import { createLogger } from '../observability/logger.ts'
 import { parseCommand, UsageError } from './args.ts'
-import { COMMAND_HELP, USAGE } from './help.ts'
+import { COMMAND_HELP, USAGE } from './help-text.ts'
 
 export const EXIT = { ok: 0, fatal: 1, config: 2, gaps: 3 } as const
 
@@ -82,6 +82,8 @@ async function main(argv: readonly string[]): Promise<number> {
         return await (await import('./gaps-command.ts')).runGaps(command, config, systemClock)
       case 'features':
         return await (await import('./features-command.ts')).runFeatures(command, config, logger, systemClock)
+      case 'export':
+        return await (await import('./export-command.ts')).runExport(command, config, logger, systemClock)
       case 'sql':
         return await (await import('./sql-command.ts')).runSql(command, config, process.stdout)
     }

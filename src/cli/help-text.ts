@@ -12,6 +12,10 @@ Usage:
                                          report missing minutes; exit 0 when none are unexplained, 3 otherwise
   data-feeder features --verify|--rebuild [--symbol S] [--market M] --from T --to T
                                          check feature_cache against its SQL definition, or rewrite it
+  data-feeder export --symbol S [--market M] --from T --to T [--format parquet|csv]
+                   [--windows 60,1440] [--out FILE|-] [--require-complete]
+                                         one row per minute (candle, quote, features, provenance)
+                                         to Parquet or CSV; exit 3 with --require-complete when incomplete
   data-feeder simulate [--port N] [--host H] [--speed X]
                                          run the offline Binance-compatible server (WS + REST)
   data-feeder sql ["STATEMENT"] [--json]
@@ -23,8 +27,8 @@ Usage:
 Markets M: spot, usdm, coinm (futures); with --symbol the default is spot, without it all (of M).
 Times T: ISO-8601 (2024-01-01, 2024-01-01T12:00Z) or relative (-6h, -30d).
 Configuration comes from the environment or a .env file; see docs/OPERATIONS.md.
-Exit codes: 0 ok, 1 fatal error, 2 configuration or usage error, 3 gaps found (gaps) or
-feature rows that differ from their definition (features --verify).
+Exit codes: 0 ok, 1 fatal error, 2 configuration or usage error, 3 gaps found (export:
+incomplete; features --verify: rows that differ from their definition).
 `
 
 const TIMES = `Times T: ISO-8601 (2024-01-01, 2024-01-01T12:00Z, read as UTC without a zone) or relative
@@ -102,6 +106,30 @@ to now (-90m, -6h, -30d, -2w). A --to past the newest closed minute stops there.
 
 Exit codes: 0 every row matches (verify) or the rows were rewritten (rebuild), 3 some rows
 differ (verify), 1 fatal error, 2 usage or configuration error.
+`,
+  export: `Usage: data-feeder export --symbol S [--market M] --from T --to T [--format parquet|csv]
+                          [--windows 60,1440] [--out FILE|-] [--require-complete]
+
+Writes one row per minute of the range, missing minutes included: the candle, its quote as of
+the close (bid, ask and quote_time), the features of each window, and where the minute came
+from (status stored, confirmed_empty, missing or in_progress; source; ingested_at). Prices and
+volumes stay exact: Parquet DECIMAL with the scale the range needs, CSV the stored text.
+Columns and rules: docs/ML.md. Streams in constant memory; the file appears only when
+complete (written beside it under a temporary name, then renamed).
+
+  --symbol S          the symbol (e.g. BTCUSDT)
+  --market M          spot (default), usdm or coinm
+  --from T, --to T    first and last minute, both included
+  --format F          parquet (default; csv when --out ends in .csv) or csv
+  --windows W,…       feature windows in candles; default FEATURE_WINDOWS
+  --out FILE|-        default <market>-<SYMBOL>-<from>-<to>.<format> here; - writes to stdout
+  --require-complete  write nothing and exit 3 when a minute is missing or in progress
+
+Times T: ISO-8601 (2024-01-01, 2024-01-01T12:00Z, read as UTC without a zone) or relative
+to now (-90m, -6h, -30d, -2w).
+
+Exit codes: 0 written, 3 incomplete with --require-complete (nothing written), 1 fatal
+error (no file left behind), 2 usage or configuration error (including an unknown symbol).
 `,
   simulate: `Usage: data-feeder simulate [--port N] [--host H] [--speed X]
 
