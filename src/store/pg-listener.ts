@@ -21,6 +21,7 @@ export function startListener(newClient: () => pg.Client, o: ListenOptions): Lis
         c.on('error', resolve)
         c.on('end', () => resolve(new Error('the listening session ended')))
       })
+      let cause: unknown
       try {
         await c.connect()
         c.on('notification', (m) => {
@@ -29,19 +30,19 @@ export function startListener(newClient: () => pg.Client, o: ListenOptions): Lis
         await c.query(`LISTEN ${o.channel}`)
         attempt = 0
         if (!stopped) o.onListening()
-        const err = await lost
-        if (stopped) break
-        o.onLost(err)
+        cause = await lost
       } catch (err) {
-        if (stopped) break
-        o.onLost(err)
+        cause = err
       } finally {
         client = null
         await c.end().catch(() => {})
       }
+      if (stopped) break
       attempt++
+      // Armed before the loss is reported: whoever hears of it can already count on the backoff.
       const sleep = clockSleep(o.clock, delayFor(schedule('db.listen'), attempt, o.random ?? Math.random))
       wake = sleep.wake
+      o.onLost(cause)
       await sleep.done
     }
   })()
