@@ -11,7 +11,9 @@ import { join } from 'node:path'
 import { runBackfillLagBench } from './backfill-lag.ts'
 import { serverVersion } from './bench-db.ts'
 import { runBulkBench } from './bulk-upsert.ts'
+import { runCoverageBench } from './coverage.ts'
 import { runExportBench } from './export.ts'
+import { runFeatureLatencyBench } from './feature-latency.ts'
 import { runFeatureRows } from './feature-rows.ts'
 import { runFrameBench } from './frames.ts'
 import { runLatencyBench } from './latency.ts'
@@ -30,12 +32,14 @@ const BENCHES: Record<string, Bench> = {
   peer: runPeerBench,
   latency: runLatencyBench,
   features: runFeatureRows,
+  'feature-latency': runFeatureLatencyBench,
   rss: runIdleRssBench,
   symbols: runSymbolsBench,
   bulk: runBulkBench,
   soak: runSoakBench,
   backfill: runBackfillLagBench,
   timescale: runTimescaleBench,
+  coverage: runCoverageBench,
   export: runExportBench,
 }
 /** Too long for the default set. */
