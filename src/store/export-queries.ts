@@ -149,6 +149,13 @@ export interface DecimalShape {
 /** Digits of the DECIMAL(precision, scale) that holds every value of the shape. */
 export const decimalPrecision = (shape: DecimalShape) => Math.max(1, shape.intDigits + shape.scale)
 
+/** Digits before the point of a numeric's text (`-0.5` → 1, `NaN` → 3; null → 1). */
+function intDigits(text: unknown): number {
+  if (typeof text !== 'string') return 1
+  const whole = text.replace('-', '').split('.')[0] ?? ''
+  return Math.max(1, whole.length)
+}
+
 /** One pass over the range's candles: the DECIMAL(precision, scale) each column needs. */
 export async function decimalShapes(
   db: Queryable,
@@ -161,7 +168,10 @@ export async function decimalShapes(
   const decimals = exportDecimalColumns(cols)
   const parts = decimals.flatMap((c, i) => [
     `coalesce(max(scale(${c.sql})), 0) AS s${i}`,
-    `coalesce(max(length(trunc(abs(${c.sql}))::text)), 1) AS i${i}`,
+    // The widest integer part is that of the largest or the smallest value: two comparisons per
+    // row instead of a text conversion (measured: 1 M minutes 3.6–4.4 s before).
+    `max(${c.sql})::text AS h${i}`,
+    `min(${c.sql})::text AS l${i}`,
     `min((${c.sql})::text) FILTER (WHERE ${c.sql} IS NOT NULL AND scale(${c.sql}) IS NULL) AS n${i}`,
   ])
   const r = await db.query<Record<string, number | string>>(
@@ -174,7 +184,7 @@ export async function decimalShapes(
     decimals.map((c, i) => [
       c.name,
       {
-        intDigits: Number(row[`i${i}`] ?? 1),
+        intDigits: Math.max(intDigits(row[`h${i}`]), intDigits(row[`l${i}`])),
         scale: Number(row[`s${i}`] ?? 0),
         nonFinite: (row[`n${i}`] as string | undefined) ?? null,
       },
