@@ -19,8 +19,12 @@ import { parquetSchema, rowGroupRows } from './parquet-sink.ts'
 /** Old-generation heap of the encoding thread, which holds one row group (ROW_GROUP_VALUES) and its encoding. */
 export const WORKER_HEAP_MB = 160
 
-/** Pages handed to the worker and not yet encoded: enough to keep it busy, few enough to bound memory. */
-const QUEUED_PAGES = 2
+/**
+ * Pages handed to the worker and not yet encoded: a row group's worth (five pages of 10 000
+ * minutes for one window) and one more, so the next row group is ready when an encoding ends
+ * rather than read page by page after it. Unpacked pages are small (≈ 2.6 MB each).
+ */
+const QUEUED_PAGES = 6
 
 export interface RowSink {
   /** The rows of one page query; resolves to the minutes they hold. */
