@@ -16,7 +16,7 @@ import { type Candle, type Market, MINUTE_MS } from '../core/records.ts'
 import { retry, schedule } from '../core/retry.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import type { FeatureRow } from '../features/feature-row.ts'
-import { mergePoints, recomputeFeatures } from '../features/recompute.ts'
+import { mergePoints, recomputeFeatures, recomputeFeaturesInSteps } from '../features/recompute.ts'
 import type { SymbolState } from '../features/symbol-state.ts'
 import { latestCandleTime } from '../store/candle-queries.ts'
 import type { Db } from '../store/db.ts'
@@ -150,7 +150,9 @@ class LiveFeatureEngine extends TypedEmitter<Events> implements FeatureEngine {
         const stored = await this.withRetries(() =>
           readCandleSpan(this.opts.db, this.market, symbol, readFrom, newest),
         )
-        const r = recomputeFeatures(this.market, symbol, this.windows, stored.map(candlePoint), emitFrom)
+        // In steps: live candles wait in `early` meanwhile.
+        const points = stored.map(candlePoint)
+        const r = await recomputeFeaturesInSteps(this.market, symbol, this.windows, points, emitFrom)
         this.states.set(symbol, r.state)
         this.writer.add(r.rows)
       }
@@ -258,14 +260,20 @@ class LiveFeatureEngine extends TypedEmitter<Events> implements FeatureEngine {
     const lo = s.fromOpenTime - this.reachMs
     const hi = s.toOpenTime + this.reachMs
     const stored = await this.withRetries(() => readCandleSpan(this.opts.db, this.market, s.symbol, lo, hi))
-    // From here on synchronous: no live candle can slip in between the merge and the swap.
     const state = this.stateOf(s.symbol)
     const touchesLive = state.newest <= hi
     const live = state.ring.points().filter((p) => p.openTime >= lo && (touchesLive || p.openTime <= hi))
     const points = mergePoints(live, stored.map(candlePoint), this.lateCandles(s.symbol, lo, hi))
-    if (!points.some((p) => p.openTime >= s.fromOpenTime)) return
-    const r = recomputeFeatures(this.market, s.symbol, this.windows, points, s.fromOpenTime)
-    if (touchesLive) this.states.set(s.symbol, r.state)
+    const last = points.at(-1)
+    if (last === undefined || last.openTime < s.fromOpenTime) return
+    // In steps (a day of history is thousands of points): live candles keep arriving meanwhile.
+    const r = await recomputeFeaturesInSteps(this.market, s.symbol, this.windows, points, s.fromOpenTime)
+    if (touchesLive) {
+      // Synchronous from here: the new state takes in what the live state got during the steps, then replaces it.
+      for (const p of this.stateOf(s.symbol).ring.points())
+        if (p.openTime > last.openTime) r.state.push(p, r.rows)
+      this.states.set(s.symbol, r.state)
+    }
     this.writer.add(r.rows)
   }
 
