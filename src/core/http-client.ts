@@ -7,13 +7,14 @@
  * anyway (the health server).
  *
  * Sockets are kept alive in one agent per protocol for the process (idle ones
- * do not keep the process alive); gzip and deflate bodies are decoded on the
+ * do not keep the process alive); node:https is loaded with the first https URL; gzip and deflate bodies are decoded on the
  * thread pool; a body over `maxBytes` is refused; `signal` aborts the request.
  * Failures reject with node's own errors (`code` ECONNREFUSED, ECONNRESET…), a
  * body problem with HttpBodyError.
  */
 import http from 'node:http'
-import https from 'node:https'
+import type https from 'node:https'
+import { createRequire } from 'node:module'
 import zlib from 'node:zlib'
 
 export interface HttpRequest {
@@ -48,11 +49,24 @@ export class HttpBodyError extends Error {
 }
 
 const DEFAULT_MAX_BYTES = 32 * 1024 * 1024
-let agents: { http: http.Agent; https: https.Agent } | null = null
+interface Transport {
+  request(url: URL, options: http.RequestOptions): http.ClientRequest
+  readonly agent: http.Agent
+}
+let plain: Transport | null = null
+let secure: Transport | null = null
 
-function agentFor(protocol: string): http.Agent {
-  agents ??= { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) }
-  return protocol === 'https:' ? agents.https : agents.http
+/** node:https (and TLS, ≈ 3 MB resident) is loaded with the first https URL, not before. */
+function transportFor(protocol: string): Transport {
+  if (protocol === 'https:') {
+    if (secure === null) {
+      const tls = createRequire(import.meta.url)('node:https') as typeof https
+      secure = { request: (u, o) => tls.request(u, o), agent: new tls.Agent({ keepAlive: true }) }
+    }
+    return secure
+  }
+  plain ??= { request: (u, o) => http.request(u, o), agent: new http.Agent({ keepAlive: true }) }
+  return plain
 }
 
 function headerOf(res: http.IncomingMessage, name: string): string | null {
@@ -88,8 +102,8 @@ export function httpRequest(url: string, r: HttpRequest): Promise<HttpResponse> 
     const maxBytes = r.maxBytes ?? DEFAULT_MAX_BYTES
     const headers: Record<string, string> = { 'accept-encoding': 'gzip, deflate', ...r.headers }
     if (r.body !== undefined) headers['content-length'] = String(Buffer.byteLength(r.body))
-    const mod = target.protocol === 'https:' ? https : http
-    const req = mod.request(target, { method: r.method, headers, agent: agentFor(target.protocol) })
+    const transport = transportFor(target.protocol)
+    const req = transport.request(target, { method: r.method, headers, agent: transport.agent })
     let settled = false
     const settle = (): boolean => {
       if (settled) return false

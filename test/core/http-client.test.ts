@@ -4,8 +4,13 @@
  * connections, POST, and kept-alive sockets.
  */
 import assert from 'node:assert/strict'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { deflateSync, gzipSync } from 'node:zlib'
 import { HttpBodyError, httpRequest } from '../../src/core/http-client.ts'
@@ -156,5 +161,42 @@ describe('httpRequest', () => {
     await httpRequest(`${base}/ka`, { method: 'GET' })
     assert.equal(peers.length, 2)
     assert.equal(peers[0], peers[1])
+  })
+})
+
+describe('httpRequest over https', () => {
+  const openssl = spawnSync('openssl', ['version']).status === 0
+
+  it('speaks TLS and verifies the certificate: a self-signed one is refused', {
+    skip: !openssl,
+  }, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'df-tls-'))
+    t.after(() => rmSync(dir, { recursive: true, force: true }))
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1'].concat([
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ]),
+      { stdio: 'pipe' },
+    )
+    let served = 0
+    const server = createTlsServer(
+      { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
+      (_, res) => {
+        served++
+        res.end('secret')
+      },
+    )
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    t.after(() => new Promise<void>((r) => server.close(() => r())))
+    const port = (server.address() as AddressInfo).port
+    await assert.rejects(httpRequest(`https://127.0.0.1:${port}/`, { method: 'GET' }), (e: unknown) => {
+      assert.match(String((e as { code?: string }).code), /SELF_SIGNED|UNABLE_TO_VERIFY/)
+      return true
+    })
+    assert.equal(served, 0)
   })
 })
