@@ -10,9 +10,8 @@ import { PostgresOutput } from '../outputs/postgres-output.ts'
 import type { AggregateRefresher } from '../store/aggregate-refresher.ts'
 import type { Db } from '../store/db.ts'
 import type { TimescaleStatus } from '../store/migrate.ts'
-import { loadDriver } from '../store/open-db.ts'
 import type { AppDeps } from './app-api.ts'
-import { DbSupervisor, dbOptions, openStoreWaiting } from './db-supervisor.ts'
+import { DbSupervisor, openStoreWaiting } from './db-supervisor.ts'
 import type { ExchangeTime } from './exchange-time.ts'
 import type { HttpRoutes } from './http-routes.ts'
 import type { MarketLane } from './market-lane.ts'
@@ -92,8 +91,6 @@ export function appSteps(deps: AppDeps, p: AppParts, s: StepShared): Step[] {
     {
       name: 'http',
       async start() {
-        // Loaded before the first socket opens: the load blocks the event loop, here nobody waits on it.
-        await loadDriver(dbOptions(config).kind)
         p.http = await startHttpServer({
           host: config.healthHost,
           port: config.healthPort,
