@@ -1,9 +1,10 @@
 /**
- * Turns a closed kline (plus the latest book) into a storable candle, or
+ * Turns a closed kline (plus the quote as of its close) into a storable candle, or
  * says why it is not one. Pure: the caller decides what to count and log.
  */
-import type { BookTickerEvent, Candle, KlineEvent, Market } from '../core/records.ts'
+import type { Candle, KlineEvent, Market } from '../core/records.ts'
 import { MINUTE_MS } from '../core/records.ts'
+import type { TimedQuote } from './book-state.ts'
 import { compareDecimal } from './decimal.ts'
 
 export type CandleRejectReason = 'not_1m' | 'bad_times' | 'future' | 'impossible_values'
@@ -62,7 +63,8 @@ export function checkCandleFields(
 
 export function candleFromKline(
   k: KlineEvent,
-  book: BookTickerEvent | undefined,
+  /** The last quote at or before the kline's close, if known. */
+  book: TimedQuote | undefined,
   market: Market,
   now: number,
 ): CandleResult {
@@ -87,10 +89,11 @@ export function candleFromKline(
     takerBuyQuote: k.takerBuyQuote,
     firstTradeId: k.firstTradeId,
     lastTradeId: k.lastTradeId,
-    bid: book?.bid ?? null,
-    bidQty: book?.bidQty ?? null,
-    ask: book?.ask ?? null,
-    askQty: book?.askQty ?? null,
+    bid: book?.quote.bid ?? null,
+    bidQty: book?.quote.bidQty ?? null,
+    ask: book?.quote.ask ?? null,
+    askQty: book?.quote.askQty ?? null,
+    quoteTime: book?.quoteTime ?? null,
     source: 'ws',
     receivedAt: k.receivedAt,
   }

@@ -14,7 +14,7 @@ export class UsageError extends Error {
   }
 }
 
-export const COMMANDS = ['run', 'migrate', 'backfill', 'gaps', 'simulate', 'sql'] as const
+export const COMMANDS = ['run', 'migrate', 'backfill', 'gaps', 'export', 'simulate', 'sql'] as const
 export type CommandName = (typeof COMMANDS)[number]
 
 export type Command =
@@ -42,9 +42,26 @@ export type Command =
       readonly to: number | null
       readonly json: boolean
     }
+  | {
+      readonly name: 'export'
+      readonly market: Market
+      readonly symbol: string
+      /** First and last minute (open times), inclusive. */
+      readonly from: number
+      readonly to: number
+      readonly format: ExportFormat
+      /** null: FEATURE_WINDOWS. */
+      readonly windows: readonly number[] | null
+      /** '-': stdout; null: a file named for the symbol and range in the working directory. */
+      readonly out: string | null
+      readonly requireComplete: boolean
+    }
   | { readonly name: 'simulate'; readonly port: number; readonly host: string; readonly speed: number }
   /** `statement` null: read it from stdin. */
   | { readonly name: 'sql'; readonly statement: string | null; readonly json: boolean }
+
+export const EXPORT_FORMATS = ['parquet', 'csv'] as const
+export type ExportFormat = (typeof EXPORT_FORMATS)[number]
 
 const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
 
@@ -127,12 +144,17 @@ export function parseCommand(argv: readonly string[], now: number): Command {
     port: { type: 'string' },
     host: { type: 'string' },
     speed: { type: 'string' },
+    format: { type: 'string' },
+    windows: { type: 'string' },
+    out: { type: 'string' },
+    'require-complete': { type: 'boolean' },
   } as const
   const allowed: Record<CommandName, readonly string[]> = {
     run: [],
     migrate: [],
     backfill: ['symbol', 'market', 'from', 'to'],
     gaps: ['symbol', 'market', 'from', 'to', 'json'],
+    export: ['symbol', 'market', 'from', 'to', 'format', 'windows', 'out', 'require-complete'],
     simulate: ['port', 'host', 'speed'],
     sql: ['json'],
   }
@@ -177,6 +199,8 @@ export function parseCommand(argv: readonly string[], now: number): Command {
         json: values.json === true,
       }
     }
+    case 'export':
+      return exportCommand(str, values['require-complete'] === true, now)
     case 'sql':
       return {
         name: 'sql',
@@ -199,111 +223,45 @@ export function parseCommand(argv: readonly string[], now: number): Command {
   }
 }
 
-export const USAGE = `data-feeder — Binance 1-minute klines and bookTicker into PostgreSQL, complete and exact
+/** `--from`/`--to` are required: an export names its range (a year is 525 600 rows). */
+function exportCommand(
+  str: (k: string) => string | undefined,
+  requireComplete: boolean,
+  now: number,
+): Extract<Command, { name: 'export' }> {
+  const market = marketFlag(str('market')) ?? 'spot'
+  const symbol = symbolFlag(str('symbol'), market)
+  if (symbol === null) throw new UsageError('export needs --symbol (example: --symbol BTCUSDT)')
+  for (const k of ['from', 'to'])
+    if (str(k) === undefined) throw new UsageError(`export needs --${k} (examples: 2024-01-01, -30d)`)
+  const { from, to } = range({ from: str('from'), to: str('to') }, now) as { from: number; to: number }
+  const out = str('out') ?? null
+  const given = str('format')?.toLowerCase()
+  const format = given ?? (out?.toLowerCase().endsWith('.csv') ? 'csv' : 'parquet')
+  if (!(EXPORT_FORMATS as readonly string[]).includes(format))
+    throw new UsageError(
+      `--format: "${given?.slice(0, 20)}" is not a format (formats: ${EXPORT_FORMATS.join(', ')})`,
+    )
+  const w = str('windows')
+  const windows = w === undefined ? null : w.split(',').map((x) => windowFlag(x.trim()))
+  if (out === '') throw new UsageError('--out: empty (a file name, or - for stdout)')
+  return {
+    name: 'export',
+    market,
+    symbol,
+    from,
+    to,
+    format: format as ExportFormat,
+    windows,
+    out,
+    requireComplete,
+  }
+}
 
-Usage:
-  data-feeder [run]                      run the service (default)
-  data-feeder migrate                    create or update the schema, then exit
-  data-feeder backfill [--symbol S] [--market M] [--from T] [--to T]
-                                         fill every missing closed minute in the range from REST
-  data-feeder gaps [--symbol S] [--market M] [--from T] [--to T] [--json]
-                                         report missing minutes; exit 0 when none are unexplained, 3 otherwise
-  data-feeder simulate [--port N] [--host H] [--speed X]
-                                         run the offline Binance-compatible server (WS + REST)
-  data-feeder sql ["STATEMENT"] [--json]
-                                         run one read-only SQL statement (or read it from stdin) and
-                                         print the rows; works while the service runs
-  data-feeder --help | --version
-  data-feeder COMMAND --help             what one command does
-
-Markets M: spot, usdm, coinm (futures); with --symbol the default is spot, without it all (of M).
-Times T: ISO-8601 (2024-01-01, 2024-01-01T12:00Z) or relative (-6h, -30d).
-Configuration comes from the environment or a .env file; see docs/OPERATIONS.md.
-Exit codes: 0 ok, 1 fatal error, 2 configuration or usage error, 3 gaps found.
-`
-
-const TIMES = `Times T: ISO-8601 (2024-01-01, 2024-01-01T12:00Z, read as UTC without a zone) or relative
-to now (-90m, -6h, -30d, -2w). The range defaults to the last INITIAL_BACKFILL_MINUTES closed
-minutes, and never reaches past the newest closed one.`
-
-/** `data-feeder COMMAND --help`: what that command does, its flags, exit codes. */
-export const COMMAND_HELP: Readonly<Record<CommandName, string>> = {
-  run: `Usage: data-feeder [run]
-
-Runs the service: streams Binance 1-minute klines and bookTicker for TRADING_SYMBOLS into the
-database, repairs gaps from REST, computes features, and serves /health /ready /live /metrics
-and a status page on HEALTH_CHECK_PORT. Stops cleanly on SIGTERM or SIGINT, writing (or
-spooling) what is buffered. Configuration: environment or .env (docs/OPERATIONS.md).
-
-Exit codes: 0 stopped cleanly, 1 fatal error or shutdown past SHUTDOWN_TIMEOUT_MS,
-2 configuration error (including a symbol Binance does not list).
-`,
-  migrate: `Usage: data-feeder migrate
-
-Creates or updates the schema of the configured database (DATABASE_URL / DB_*, else the
-embedded database in DATA_DIR), with TimescaleDB where TIMESCALEDB allows it and the server
-has it, then exits. Safe to run again and beside a running service.
-
-Exit codes: 0 schema up to date, 1 a migration failed (MIGRATION_FAILED, with the cause),
-2 configuration error.
-`,
-  backfill: `Usage: data-feeder backfill [--symbol S] [--market M] [--from T] [--to T]
-
-Fills every missing closed minute in the range from Binance REST, for one symbol or (without
---symbol) every configured one, then rewrites the feature rows the new minutes touch.
-Idempotent and resumable: only missing minutes are fetched, each page is committed as it
-arrives. Shows a progress bar on a terminal, progress lines otherwise.
-
-  --symbol S   one symbol (e.g. BTCUSDT); default: TRADING_SYMBOLS
-  --market M   spot, usdm or coinm: the symbol's market (spot), else all its configured symbols
-  --from T     first minute; --to T  last minute
-
-${TIMES}
-
-Exit codes: 0 done (minutes Binance has no data for are reported, not an error), 1 fatal
-error, 2 usage or configuration error (including a symbol Binance does not list).
-`,
-  gaps: `Usage: data-feeder gaps [--symbol S] [--market M] [--from T] [--to T] [--json]
-
-Reports the missing minutes of the range in the database, for one symbol or (without
---symbol) every configured one, marking those Binance confirmed it has no data for.
-
-  --symbol S   one symbol (e.g. BTCUSDT); default: TRADING_SYMBOLS
-  --market M   spot, usdm or coinm: the symbol's market (spot), else all its configured symbols
-  --from T     first minute; --to T  last minute
-  --json       machine-readable: one report object (an array of them without --symbol)
-
-${TIMES}
-
-Exit codes: 0 no unexplained missing minute, 3 some are missing, 1 fatal error,
-2 usage or configuration error (including a symbol Binance does not list).
-`,
-  simulate: `Usage: data-feeder simulate [--port N] [--host H] [--speed X]
-
-Runs the offline Binance-compatible server: the WebSocket streams (/ws, /stream) and the REST
-endpoints the feeder uses (/api/v3/klines, exchangeInfo, time, ping), with Binance's limits
-and error answers; USD-M (/fapi, /usdm) and COIN-M (/dapi, /coinm) on the same port. Point the feeder at it with BINANCE_STREAM_URL=ws://127.0.0.1:N/ws and
-BINANCE_REST_URL=http://127.0.0.1:N.
-
-  --port N     default 0 (any free port, printed at start)
-  --host H     default 127.0.0.1
-  --speed X    X simulated minutes per real minute (60: a minute a second); default 1
-
-Runs until SIGTERM or SIGINT. Exit codes: 0 stopped, 2 usage error.
-`,
-  sql: `Usage: data-feeder sql ["STATEMENT"] [--json]
-
-Runs one SQL statement in a read-only transaction (a write is refused) and prints the rows as
-a table, or one JSON object a line with --json; at most 10 000 rows. Without a STATEMENT it is
-read from stdin. With the embedded database the running service answers it through the
-socket DATA_DIR/sql.sock (its writes wait meanwhile); with no service running the command
-opens the database in DATA_DIR itself. With DATABASE_URL it connects to that server.
-
-  --json       one JSON object per row
-
-Example: data-feeder sql "SELECT symbol, count(*) FROM candles_1m GROUP BY symbol"
-
-Exit codes: 0 rows printed, 1 the statement failed (the database's error), 2 usage or
-configuration error (no statement).
-`,
+function windowFlag(text: string): number {
+  if (!/^\d{1,6}$/.test(text) || Number(text) < 2 || Number(text) > 100_000)
+    throw new UsageError(
+      `--windows: "${text.slice(0, 20)}" is not a window (2 to 100000 candles; example: --windows 60,1440)`,
+    )
+  return Number(text)
 }

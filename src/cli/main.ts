@@ -8,7 +8,8 @@ import { parseEnv } from 'node:util'
 import { ConfigError, loadConfig } from '../config/config.ts'
 import { systemClock } from '../core/clock.ts'
 import { createLogger } from '../observability/logger.ts'
-import { COMMAND_HELP, parseCommand, USAGE, UsageError } from './args.ts'
+import { parseCommand, UsageError } from './args.ts'
+import { COMMAND_HELP, USAGE } from './help-text.ts'
 
 export const EXIT = { ok: 0, fatal: 1, config: 2, gaps: 3 } as const
 
@@ -79,6 +80,8 @@ async function main(argv: readonly string[]): Promise<number> {
         return await (await import('./backfill-command.ts')).runBackfill(command, config, logger, systemClock)
       case 'gaps':
         return await (await import('./gaps-command.ts')).runGaps(command, config, systemClock)
+      case 'export':
+        return await (await import('./export-command.ts')).runExport(command, config, logger, systemClock)
       case 'sql':
         return await (await import('./sql-command.ts')).runSql(command, config, process.stdout)
     }

@@ -17,7 +17,12 @@ export function createProgress(opts: {
   label: string
   stream?: NodeJS.WriteStream
   everyMs?: number
+  /** What is counted (default candles) and the log line's message (default backfill progress). */
+  unit?: string
+  message?: string
 }): Progress {
+  const unit = opts.unit ?? 'candles'
+  const message = opts.message ?? 'backfill progress'
   const stream = opts.stream ?? process.stderr
   const tty = stream.isTTY === true
   const everyMs = opts.everyMs ?? 5_000
@@ -33,7 +38,7 @@ export function createProgress(opts: {
     const full = Math.round((done / total) * width)
     const rate = done / Math.max(0.001, (Date.now() - started) / 1000)
     stream.write(
-      `\r${opts.label} [${'#'.repeat(full)}${' '.repeat(width - full)}] ${pct}% ${done}/${total} candles ${rate.toFixed(0)}/s`,
+      `\r${opts.label} [${'#'.repeat(full)}${' '.repeat(width - full)}] ${pct}% ${done}/${total} ${unit} ${rate.toFixed(0)}/s`,
     )
   }
 
@@ -44,7 +49,7 @@ export function createProgress(opts: {
       const now = Date.now()
       if (now - lastLog >= everyMs) {
         lastLog = now
-        opts.logger.info({ symbol: opts.label, done, total: opts.total }, 'backfill progress')
+        opts.logger.info({ symbol: opts.label, done, total: opts.total }, message)
       }
     },
     phase(text) {
@@ -54,7 +59,7 @@ export function createProgress(opts: {
           stream.write('\n')
         }
         stream.write(`\r\x1b[K${opts.label} ${text}`)
-      } else opts.logger.info({ symbol: opts.label, phase: text }, 'backfill progress')
+      } else opts.logger.info({ symbol: opts.label, phase: text }, message)
       phased = true
     },
     done() {

@@ -23,8 +23,8 @@ export interface KlineEvent {
   readonly interval: string // `k.i`
   readonly openTime: number // `k.t`
   readonly closeTime: number // `k.T`
-  readonly firstTradeId: number // `k.f` (-1 when the minute had no trade)
-  readonly lastTradeId: number // `k.L`
+  readonly firstTradeId: number | null // `k.f`; null where Binance sends −1 (a minute without trades)
+  readonly lastTradeId: number | null // `k.L`; likewise
   readonly open: string
   readonly high: string
   readonly low: string
@@ -100,13 +100,19 @@ export interface Candle {
   readonly trades: number
   readonly takerBuyBase: string
   readonly takerBuyQuote: string
+  /** Null where the minute had no trade (Binance's −1) or the source has no ids (REST). */
   readonly firstTradeId: number | null
   readonly lastTradeId: number | null
-  /** Latest bookTicker received before the closed kline; null when unknown. */
+  /**
+   * The last bookTicker at or before `closeTime` (book-state.ts); null when unknown (REST,
+   * archive, no quote yet). All five quote fields are null together or set together.
+   */
   readonly bid: string | null
   readonly bidQty: string | null
   readonly ask: string | null
   readonly askQty: string | null
+  /** When that quote was current (ms, exchange clock): futures `T`, spot receive time. */
+  readonly quoteTime: number | null
   readonly source: CandleSource
   /** When we received the data the candle came from (ms, our clock). */
   readonly receivedAt: number

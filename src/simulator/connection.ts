@@ -23,6 +23,7 @@ export interface ConnectionConfig {
   readonly maxIncomingPerSecond: number
   readonly connectionLifetimeMs: number
   readonly isSkipped: (market: Market, symbol: string, openTime: number) => boolean
+  readonly isBookQuiet: (market: Market, symbol: string, openTime: number) => boolean
   readonly hasMinute: (market: Market, symbol: string, openTime: number) => boolean
   /** While true the connection is a zombie: it sends, answers and enforces nothing. */
   readonly isSilent: () => boolean

@@ -1,25 +1,21 @@
 /**
  * The market data one connection receives: forming klines (x=false) every
- * klineUpdateMs, bookTicker frames every bookUpdateMs, and after each minute
- * (+closedFrameDelayMs) the closing batch — per symbol, the closing book
- * (if subscribed) immediately followed by the x=true kline (if subscribed).
+ * klineUpdateMs; bookTicker frames every bookUpdateMs until the minute's
+ * closing book (book.ts: CLOSING_BOOK_AT_MS into the minute), none from there
+ * to the close; and after each minute (+closedFrameDelayMs) the closing batch —
+ * per symbol, a book that moved after the close (if subscribed) followed by the
+ * x=true kline (if subscribed). Futures books carry `T` (when the book changed)
+ * and `E` (when the frame went out) on the same clock.
  * Unlisted symbols (and minutes before a listing) get no frames at all, as on
  * Binance, which accepts such subscriptions silently.
  * All timers run on the injected clock and die with the connection.
  */
 import type { Clock, TimerHandle } from '../core/clock.ts'
 import type { Market } from '../core/records.ts'
+import { bookAt, CLOSING_BOOK_AT_MS, quietBookMinute, type SimBook, simulatedBook } from './book.ts'
 import { every } from './every.ts'
 import { bookEvent, futuresBookEvent, klineEvent } from './frames.ts'
-import {
-  bookAt,
-  closingBookId,
-  formingKline,
-  MINUTE,
-  type SimBook,
-  simulatedBook,
-  simulatedKline,
-} from './market.ts'
+import { formingKline, MINUTE, simulatedKline } from './market.ts'
 import { simKey } from './profile.ts'
 import type { StreamName } from './streams.ts'
 
@@ -30,6 +26,8 @@ export interface FeedConfig {
   readonly closedFrameDelayMs: number
   /** Whether the x=true frame of (market, symbol, openTime) must be withheld. */
   readonly isSkipped: (market: Market, symbol: string, openTime: number) => boolean
+  /** Whether the book of (market, symbol) must not move in the minute at openTime (besides book.ts's quiet minutes). */
+  readonly isBookQuiet: (market: Market, symbol: string, openTime: number) => boolean
   /** Whether the market lists the symbol in the minute at `openTime` (else: no frames at all). */
   readonly hasMinute: (market: Market, symbol: string, openTime: number) => boolean
 }
@@ -73,7 +71,7 @@ export class MarketFeed {
     this.timers.push(every(cfg.clock, cfg.klineUpdateMs, () => this.klineTick()))
     this.timers.push(every(cfg.clock, cfg.bookUpdateMs, () => this.bookTick()))
     this.armClose()
-    if (this.futures) this.armBookClose()
+    this.armBookClose()
   }
 
   stop(): void {
@@ -91,29 +89,42 @@ export class MarketFeed {
     return simKey(this.target.market, symbol)
   }
 
+  private quiet(symbol: string, openTime: number): boolean {
+    return (
+      quietBookMinute(this.key(symbol), openTime) ||
+      this.cfg.isBookQuiet(this.target.market, symbol, openTime)
+    )
+  }
+
   private has(symbol: string, openTime: number): boolean {
     return this.cfg.hasMinute(this.target.market, symbol, openTime)
   }
 
-  private bookFrame(symbol: string, b: SimBook): string {
-    return this.futures ? futuresBookEvent(symbol, b, this.cfg.clock.now()) : bookEvent(symbol, b)
+  /** `changedAt`: when the book took this state (futures `T`); the frame goes out now (`E`). */
+  private bookFrame(symbol: string, b: SimBook, changedAt: number): string {
+    return this.futures ? futuresBookEvent(symbol, b, changedAt, this.cfg.clock.now()) : bookEvent(symbol, b)
+  }
+
+  /** Sends a book unless the connection already sent a newer one (ids rise on the wire). */
+  private sendBook(stream: StreamName, b: SimBook, changedAt: number): void {
+    if (b.updateId <= (this.lastBookId.get(stream.symbol) ?? -1)) return
+    this.lastBookId.set(stream.symbol, b.updateId)
+    this.emit(stream, this.bookFrame(stream.symbol, b, changedAt))
   }
 
   /**
-   * Futures books and klines travel on different sockets (/public, /market), so
-   * the closing book goes out half the delay before the x=true kline rather
-   * than just ahead of it on the same socket.
+   * The closing book of each minute, CLOSING_BOOK_AT_MS into it: the last quote at or
+   * before the close. A connection opened later in the minute gets it at once.
    */
   private armBookClose(): void {
-    const at = this.bookMinute + MINUTE + Math.floor(this.cfg.closedFrameDelayMs / 2)
+    const at = this.bookMinute + CLOSING_BOOK_AT_MS
     this.bookCloseTimer = this.cfg.clock.setTimeout(
       () => {
         const minute = this.bookMinute
         for (const s of this.streams()) {
           if (s.kind !== 'book' || !this.has(s.symbol, minute)) continue
-          const b = simulatedBook(this.key(s.symbol), minute)
-          this.lastBookId.set(s.symbol, b.updateId)
-          this.emit(s, this.bookFrame(s.symbol, b))
+          if (this.quiet(s.symbol, minute)) continue
+          this.sendBook(s, simulatedBook(this.key(s.symbol), minute), at)
         }
         this.bookMinute = minute + MINUTE
         this.armBookClose()
@@ -145,32 +156,31 @@ export class MarketFeed {
   private bookTick(): void {
     const now = this.cfg.clock.now()
     for (const s of this.streams()) {
-      if (s.kind !== 'book' || !this.has(s.symbol, Math.floor(now / MINUTE) * MINUTE)) continue
-      const b = bookAt(this.key(s.symbol), now, this.cfg.closedFrameDelayMs)
-      // Ids must rise on the wire and never pass the closing book still to come.
-      const due = this.futures ? this.bookMinute : this.pendingMinute
-      if (b.updateId >= closingBookId(this.key(s.symbol), due)) continue
-      if (b.updateId <= (this.lastBookId.get(s.symbol) ?? -1)) continue
-      this.lastBookId.set(s.symbol, b.updateId)
-      this.emit(s, this.bookFrame(s.symbol, b))
+      if (s.kind === 'book') this.moveBook(s, now)
     }
+  }
+
+  /** A regular book update on `stream` at `now`, where the book moves then. */
+  private moveBook(stream: StreamName, now: number): void {
+    const minute = Math.floor(now / MINUTE) * MINUTE
+    if (!this.has(stream.symbol, minute) || this.quiet(stream.symbol, minute)) return
+    const b = bookAt(this.key(stream.symbol), now)
+    if (b !== null) this.sendBook(stream, b, now)
   }
 
   private closeTick(): void {
     const minute = this.pendingMinute
+    const now = this.cfg.clock.now()
     const streams = this.streams()
     const symbols = [...new Set(streams.map((s) => s.symbol))]
     for (const symbol of symbols) {
       if (!this.has(symbol, minute)) continue
-      const book = this.futures ? undefined : streams.find((s) => s.symbol === symbol && s.kind === 'book')
+      const book = streams.find((s) => s.symbol === symbol && s.kind === 'book')
       const kline = streams.find((s) => s.symbol === symbol && s.kind === 'kline')
-      if (book) {
-        const b = simulatedBook(symbol, minute)
-        this.lastBookId.set(symbol, b.updateId)
-        this.emit(book, bookEvent(symbol, b))
-      }
+      // The book has moved since the close: a quote the closed minute must not take.
+      if (book) this.moveBook(book, now)
       if (kline && !this.cfg.isSkipped(this.target.market, symbol, minute)) {
-        this.emit(kline, klineEvent(simulatedKline(this.key(symbol), minute), true, this.cfg.clock.now()))
+        this.emit(kline, klineEvent(simulatedKline(this.key(symbol), minute), true, now))
       }
     }
     this.pendingMinute = minute + MINUTE

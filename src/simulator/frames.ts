@@ -2,7 +2,8 @@
  * Wire frames, serialised with Binance's key order. Raw frames are the bare
  * event; combined frames wrap it as {"stream":…,"data":…}.
  */
-import type { SimBook, SimKline } from './market.ts'
+import type { SimBook } from './book.ts'
+import type { SimKline } from './market.ts'
 
 export function klineEvent(k: SimKline, closed: boolean, eventTime: number): string {
   const body =
@@ -21,11 +22,19 @@ export function bookEvent(symbol: string, b: SimBook): string {
   )
 }
 
-/** Futures shape (binance-api.md §5): `e`, `E` and `T` around the six spot fields, in Binance's order. */
-export function futuresBookEvent(symbol: string, b: SimBook, eventTime: number): string {
+/**
+ * Futures shape (binance-api.md §5): `e`, `E` and `T` around the six spot fields, in Binance's
+ * order. `T` is when the book changed, `E` when the event went out (≥ T).
+ */
+export function futuresBookEvent(
+  symbol: string,
+  b: SimBook,
+  transactionTime: number,
+  eventTime: number,
+): string {
   return (
     `{"e":"bookTicker","u":${b.updateId},"s":${JSON.stringify(symbol)},"b":"${b.bid}","B":"${b.bidQty}",` +
-    `"a":"${b.ask}","A":"${b.askQty}","T":${eventTime - 2},"E":${eventTime}}`
+    `"a":"${b.ask}","A":"${b.askQty}","T":${transactionTime},"E":${Math.max(eventTime, transactionTime)}}`
   )
 }
 

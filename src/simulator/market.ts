@@ -36,14 +36,6 @@ export interface SimKline {
   lastTradeId: number
 }
 
-export interface SimBook {
-  updateId: number
-  bid: string
-  bidQty: string
-  ask: string
-  askQty: string
-}
-
 // Salts keep the different random draws of one minute independent.
 const S_NOISE = 1
 const S_TRADES = 2
@@ -52,7 +44,6 @@ const S_WICK_LO = 4
 const S_SIZE = 5
 const S_TAKER = 6
 const S_VWAP = 7
-const S_BOOK = 8
 const S_WOBBLE = 9
 
 /** Triangle wave in [-amp, amp] (ppm) with the given period (minutes). */
@@ -78,7 +69,7 @@ function tradesBefore(p: SymbolProfile, m: number): number {
   return p.tradeIdBase + k * m + pick(hashInt(p.seed, m, S_TRADES), k + 1)
 }
 
-function minuteIndex(openTime: number): number {
+export function minuteIndex(openTime: number): number {
   if (!Number.isSafeInteger(openTime) || openTime % MINUTE !== 0) {
     throw new RangeError(`openTime must be a whole minute in ms, got ${openTime}`)
   }
@@ -145,9 +136,9 @@ export function minuteModel(symbol: string, openTime: number): MinuteModel {
   }
 }
 
-const priceText = (p: SymbolProfile, u: bigint): string =>
+export const priceText = (p: SymbolProfile, u: bigint): string =>
   p.priceDecimals === 8 ? formatUnits(u) : formatDecimals(u, p.priceDecimals)
-const qty = (p: SymbolProfile, u: bigint): string =>
+export const qty = (p: SymbolProfile, u: bigint): string =>
   p.qtyDecimals === 8 ? formatUnits(u) : formatDecimals(u, p.qtyDecimals)
 
 function toKline(
@@ -221,7 +212,7 @@ export function formingKline(symbol: string, openTime: number, elapsedMs: number
 }
 
 /** Last price `elapsedMs` into the minute: drifts from open to close with a small wobble. */
-function formingPrice(md: MinuteModel, elapsedMs: number): bigint {
+export function formingPrice(md: MinuteModel, elapsedMs: number): bigint {
   const tick = md.profile.tick
   const drift = ((md.close - md.open) * BigInt(elapsedMs)) / BigInt(MINUTE)
   const wobble = BigInt(
@@ -229,50 +220,4 @@ function formingPrice(md: MinuteModel, elapsedMs: number): bigint {
   )
   const raw = floorTo(md.open + drift, tick) + wobble * tick
   return minUnits(md.high, maxUnits(md.low, raw))
-}
-
-function bookAround(md: MinuteModel, price: bigint, salt: number, updateId: number): SimBook {
-  const p = md.profile
-  const h = hashInt(p.seed, salt, S_BOOK)
-  let bid = price - p.tick * BigInt(pick(h, 2))
-  if (bid < p.tick) bid = p.tick
-  const ask = bid + p.tick * BigInt(1 + pick(h >>> 3, 3))
-  return {
-    updateId,
-    bid: priceText(p, bid),
-    bidQty: qty(p, p.lot * BigInt(1 + pick(h >>> 7, 5_000))),
-    ask: priceText(p, ask),
-    askQty: qty(p, p.lot * BigInt(1 + pick(h >>> 13, 5_000))),
-  }
-}
-
-/** Book update ids: minute m owns [base + m·1e6, base + m·1e6 + 999 999]; its closing book takes the last. */
-const IDS_PER_MINUTE = 1_000_000
-
-/** The book sent immediately before the x=true frame of the minute at `openTime`. */
-export function simulatedBook(symbol: string, openTime: number): SimBook {
-  const md = minuteModel(symbol, openTime)
-  const u = md.profile.bookIdBase + md.m * IDS_PER_MINUTE + IDS_PER_MINUTE - 1
-  return bookAround(md, md.close, md.m * 2 + 1, u)
-}
-
-/**
- * A regular book update at clock time `t`, for a server whose closing frames
- * go out `closeDelayMs` after each minute. Its id sits strictly between the
- * closing books sent before and after `t`, so ids rise on the wire.
- */
-export function bookAt(symbol: string, t: number, closeDelayMs: number): SimBook {
-  const shifted = t - closeDelayMs - 1
-  const m = Math.floor(shifted / MINUTE)
-  const offset = shifted - m * MINUTE // 0 … 59 999
-  const p = symbolProfile(symbol)
-  const u = p.bookIdBase + m * IDS_PER_MINUTE + offset * 16 + 1
-  const minuteStart = Math.floor(t / MINUTE) * MINUTE
-  const md = minuteModel(symbol, minuteStart)
-  return bookAround(md, formingPrice(md, t - minuteStart), Math.floor(t / 250), u)
-}
-
-/** Update id of the closing book of the minute at `openTime` (for ordering checks). */
-export function closingBookId(symbol: string, openTime: number): number {
-  return symbolProfile(symbol).bookIdBase + minuteIndex(openTime) * IDS_PER_MINUTE + IDS_PER_MINUTE - 1
 }

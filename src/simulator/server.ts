@@ -57,6 +57,8 @@ export interface SimulatorHooks {
   refuseConnections(n: number): void
   /** Never send the x=true frame of that minute on that market (default spot); the closing book still goes out. */
   skipClosed(symbol: string, openTime: number, market?: Market): void
+  /** The book does not move at all in that minute on that market (default spot): no bookTicker frame. */
+  quietBook(symbol: string, openTime: number, market?: Market): void
   /** Sends text verbatim to every open connection (or a market's), even while silenced. */
   injectRaw(text: string, market?: Market): void
   /** Sends the serverShutdown event (raw or combined per connection) to every connection. */
@@ -139,6 +141,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const handleRest = (req: IncomingMessage, res: ServerResponse) =>
     restFor(new URL(req.url ?? '/', 'http://sim.invalid').pathname).handle(req, res)
   const skipped = new Set<string>()
+  const quietBooks = new Set<string>()
   let refusals = 0
   let silent = false
   let nextId = 1
@@ -154,6 +157,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     maxIncomingPerSecond: opts.maxIncomingPerSecond ?? 5,
     connectionLifetimeMs: opts.connectionLifetimeMs ?? 24 * 60 * 60 * 1000,
     isSkipped: (market, symbol, openTime) => skipped.has(`${market}:${symbol.toUpperCase()}:${openTime}`),
+    isBookQuiet: (market, symbol, openTime) =>
+      quietBooks.has(`${market}:${symbol.toUpperCase()}:${openTime}`),
     hasMinute: (market, symbol, openTime) => universes[market].hasMinute(symbol, openTime),
     isSilent: () => silent,
     log,
@@ -234,6 +239,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     },
     skipClosed: (symbol, openTime, market = 'spot') => {
       skipped.add(`${market}:${symbol.toUpperCase()}:${openTime}`)
+    },
+    quietBook: (symbol, openTime, market = 'spot') => {
+      quietBooks.add(`${market}:${symbol.toUpperCase()}:${openTime}`)
     },
     injectRaw: (text, market) => {
       for (const c of connections.values()) if (market === undefined || c.market === market) c.sendRaw(text)

@@ -8,6 +8,11 @@
  * positional tuple (≈ 250 bytes for a typical spot candle, against ≈ 480 as an
  * object). Decimals stay the exchange's strings, so a replayed candle is the
  * very value that was received. Pure: bytes in, candles out.
+ *
+ * Versions: 1 (21 fields, written before quotes had a time) is still read, so a
+ * spool left by an older release replays: its candles get no quote time, and its
+ * −1 trade ids (a minute without trades, as the stream used to keep them) become
+ * null. 2 appends the quote's time (as its age at the close).
  */
 import { crc32 } from 'node:zlib'
 import { type Candle, type CandleSource, isMarket } from '../core/records.ts'
@@ -15,8 +20,9 @@ import { type Candle, type CandleSource, isMarket } from '../core/records.ts'
 export const RECORD_HEADER_BYTES = 8
 /** A record larger than this is not one we wrote (a batch is at most a few thousand candles). */
 export const MAX_RECORD_BYTES = 64 * 1024 * 1024
-const VERSION = 1
-const MIN_PAYLOAD_BYTES = 8 // `[1,0,[]]`
+const VERSION = 2
+const V1_FIELDS = 21
+const MIN_PAYLOAD_BYTES = 8 // `[2,0,[]]`
 
 type Tuple = [
   market: string,
@@ -40,6 +46,8 @@ type Tuple = [
   askQty: string | null,
   source: string,
   receivedAt: number,
+  /** closeTime − quoteTime: a few digits where the epoch would take 13. */
+  quoteAge: number | null,
 ]
 
 function toTuple(c: Candle): Tuple {
@@ -65,6 +73,7 @@ function toTuple(c: Candle): Tuple {
     c.askQty,
     c.source,
     c.receivedAt,
+    c.quoteTime === null ? null : c.closeTime - c.quoteTime,
   ]
 }
 
@@ -83,15 +92,18 @@ const isStrOrNull = (v: unknown): v is string | null => v === null || typeof v =
 const isIntOrNull = (v: unknown): v is number | null => v === null || isInt(v)
 const SOURCES: ReadonlySet<string> = new Set<CandleSource>(['ws', 'rest', 'archive'])
 
-function fromTuple(t: unknown): Candle | null {
-  if (!Array.isArray(t) || t.length !== 21) return null
-  const [m, sym, ot, ct, o, h, l, c, v, qv, n, tb, tq, ft, lt, b, bq, a, aq, src, rcv] = t as unknown[]
+function fromTuple(t: unknown, version: number): Candle | null {
+  if (!Array.isArray(t) || t.length !== (version === 1 ? V1_FIELDS : V1_FIELDS + 1)) return null
+  const [m, sym, ot, ct, o, h, l, c, v, qv, n, tb, tq, ft, lt, b, bq, a, aq, src, rcv, qt = null] =
+    t as unknown[]
   if (!isStr(m) || !isMarket(m) || !isStr(sym) || !isInt(ot) || !isInt(ct) || !isInt(n) || !isInt(rcv))
     return null
   if (!isStr(o) || !isStr(h) || !isStr(l) || !isStr(c) || !isStr(v) || !isStr(qv)) return null
   if (!isStr(tb) || !isStr(tq) || !isIntOrNull(ft) || !isIntOrNull(lt)) return null
   if (!isStrOrNull(b) || !isStrOrNull(bq) || !isStrOrNull(a) || !isStrOrNull(aq)) return null
-  if (!isStr(src) || !SOURCES.has(src)) return null
+  if (!isStr(src) || !SOURCES.has(src) || !isIntOrNull(qt)) return null
+  // Version 1 kept the stream's −1 for a minute without trades; one meaning now: null.
+  const noTrades = ft === -1 || lt === -1
   return {
     type: 'candle',
     market: m,
@@ -107,12 +119,13 @@ function fromTuple(t: unknown): Candle | null {
     trades: n,
     takerBuyBase: tb,
     takerBuyQuote: tq,
-    firstTradeId: ft,
-    lastTradeId: lt,
+    firstTradeId: noTrades ? null : ft,
+    lastTradeId: noTrades ? null : lt,
     bid: b,
     bidQty: bq,
     ask: a,
     askQty: aq,
+    quoteTime: b === null || qt === null ? null : ct - qt,
     source: src as CandleSource,
     receivedAt: rcv,
   }
@@ -126,12 +139,14 @@ export function decodePayload(payload: Buffer): Candle[] | null {
   } catch {
     return null
   }
-  if (!Array.isArray(parsed) || parsed.length !== 3 || parsed[0] !== VERSION || !isInt(parsed[1])) return null
+  if (!Array.isArray(parsed) || parsed.length !== 3 || !isInt(parsed[1])) return null
+  const version: unknown = parsed[0]
+  if (version !== 1 && version !== VERSION) return null
   const list: unknown = parsed[2]
   if (!Array.isArray(list)) return null
   const out: Candle[] = []
   for (const t of list) {
-    const c = fromTuple(t)
+    const c = fromTuple(t, version)
     if (c === null) return null
     out.push(c)
   }

@@ -14,9 +14,9 @@ import { type UnnestColumn, unnestInsertSql, unnestParams } from './unnest-inser
 
 /**
  * `latest`: the conflict rules, identical (whitespace aside) to the clause inside the SQL
- * function `upsert_candle` (migrations/004_upsert_candle.sql); a test checks it.
+ * function `upsert_candle` (migrations/012_quote_time.sql); a test checks it.
  * - values follow the latest write, but identical data updates nothing;
- * - bid/ask and trade ids are never erased by a write without them;
+ * - bid/ask (with their quote_time) and trade ids are never erased by a write without them;
  * - `source` and `ingested_at` are not touched: they describe the first write.
  */
 export const CANDLE_CONFLICT_CLAUSE = `ON CONFLICT (market, symbol, open_time) DO UPDATE SET
@@ -36,6 +36,7 @@ export const CANDLE_CONFLICT_CLAUSE = `ON CONFLICT (market, symbol, open_time) D
     bid_qty = CASE WHEN excluded.bid IS NULL THEN c.bid_qty ELSE excluded.bid_qty END,
     ask = CASE WHEN excluded.bid IS NULL THEN c.ask ELSE excluded.ask END,
     ask_qty = CASE WHEN excluded.bid IS NULL THEN c.ask_qty ELSE excluded.ask_qty END,
+    quote_time = CASE WHEN excluded.bid IS NULL THEN c.quote_time ELSE excluded.quote_time END,
     updated_at = now()
   WHERE (c.close_time, c.open, c.high, c.low, c.close, c.volume, c.quote_volume, c.trades,
          c.taker_buy_base, c.taker_buy_quote)
@@ -44,7 +45,8 @@ export const CANDLE_CONFLICT_CLAUSE = `ON CONFLICT (market, symbol, open_time) D
      OR (excluded.first_trade_id IS NOT NULL
          AND (c.first_trade_id, c.last_trade_id) IS DISTINCT FROM (excluded.first_trade_id, excluded.last_trade_id))
      OR (excluded.bid IS NOT NULL
-         AND (c.bid, c.bid_qty, c.ask, c.ask_qty) IS DISTINCT FROM (excluded.bid, excluded.bid_qty, excluded.ask, excluded.ask_qty))`
+         AND (c.bid, c.bid_qty, c.ask, c.ask_qty, c.quote_time)
+             IS DISTINCT FROM (excluded.bid, excluded.bid_qty, excluded.ask, excluded.ask_qty, excluded.quote_time))`
 
 /**
  * `fill`: why replay must not follow "latest wins":
@@ -70,6 +72,7 @@ export const CANDLE_FILL_CLAUSE = `ON CONFLICT (market, symbol, open_time) DO UP
     bid_qty = CASE WHEN c.bid IS NULL THEN excluded.bid_qty ELSE c.bid_qty END,
     ask = CASE WHEN c.bid IS NULL THEN excluded.ask ELSE c.ask END,
     ask_qty = CASE WHEN c.bid IS NULL THEN excluded.ask_qty ELSE c.ask_qty END,
+    quote_time = CASE WHEN c.bid IS NULL THEN excluded.quote_time ELSE c.quote_time END,
     updated_at = now()
   WHERE (c.first_trade_id IS NULL AND excluded.first_trade_id IS NOT NULL)
      OR (c.bid IS NULL AND excluded.bid IS NOT NULL)`
@@ -94,6 +97,7 @@ const COLUMNS: readonly UnnestColumn<Candle>[] = [
   { name: 'bid_qty', type: 'numeric', value: (c) => c.bidQty },
   { name: 'ask', type: 'numeric', value: (c) => c.ask },
   { name: 'ask_qty', type: 'numeric', value: (c) => c.askQty },
+  { name: 'quote_time', type: 'epoch_ms', value: (c) => (c.bid === null ? null : c.quoteTime) },
   { name: 'source', type: 'text', value: (c) => c.source },
 ]
 
@@ -151,6 +155,7 @@ export function dedupeCandles(candles: readonly Candle[]): Candle[] {
       bidQty: book.bidQty,
       ask: book.ask,
       askQty: book.askQty,
+      quoteTime: book.quoteTime,
       firstTradeId: ids.firstTradeId,
       lastTradeId: ids.lastTradeId,
     }

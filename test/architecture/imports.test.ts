@@ -21,7 +21,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['markets'],
   ['config', 'stream', 'candles', 'features', 'health'],
   ['observability', 'store', 'binance'],
-  ['spool', 'feature-store', 'gaps', 'http', 'simulator'],
+  ['spool', 'feature-store', 'gaps', 'http', 'simulator', 'export'],
   ['outputs'],
   ['app'],
   ['cli'],

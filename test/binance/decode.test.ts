@@ -206,6 +206,9 @@ describe('decodeFrame rejects what is not Binance market data', () => {
     ['close before open', mutated(['k', 'T'], 1633998239999), 'bad_field'],
     ['time in seconds', mutated(['k', 't'], 1633998240), 'bad_field'],
     ['fractional trades', mutated(['k', 'n'], 1.5), 'bad_field'],
+    ['first trade id -1 alone', mutated(['k', 'f'], -1), 'bad_field'],
+    ['last trade id -1 alone', mutated(['k', 'L'], -1), 'bad_field'],
+    ['trade id below -1', mutated(['k', 'f'], -2), 'bad_field'],
     ['lowercase symbol', mutated(['s'], 'omgbusd'), 'bad_field'],
     ['symbol with SQL', mutated(['s'], "X';DROP"), 'bad_field'],
     ['k.s differs', mutated(['k', 's'], 'BTCUSDT'), 'bad_field'],
@@ -228,4 +231,29 @@ describe('decodeFrame rejects what is not Binance market data', () => {
       assert.equal(r.ok === false && r.reason, reason)
     })
   }
+})
+
+describe('a minute without trades', () => {
+  // The captured closed kline as Binance sends a minute in which nothing traded.
+  const capture = JSON.parse(fixtureText('binanceus_ws_kline_1m_closed.raw.capture.json'))
+  const empty = structuredClone(capture)
+  Object.assign(empty.k, { f: -1, L: -1, n: 0, o: '13.7664', h: '13.7664', l: '13.7664', c: '13.7664' })
+  Object.assign(empty.k, { v: '0.00000000', q: '0.00000000', V: '0.00000000', Q: '0.00000000' })
+
+  it('decodes with null trade ids (as REST rows have) and trades = 0', () => {
+    const { event } = ok(JSON.stringify(empty))
+    assert.equal(event.type, 'kline')
+    if (event.type !== 'kline') return
+    assert.deepEqual([event.firstTradeId, event.lastTradeId, event.trades], [null, null, 0])
+  })
+
+  it('-1 ids with trades counted are refused', () => {
+    const r = decodeFrame(JSON.stringify({ ...empty, k: { ...empty.k, n: 3 } }), RX)
+    assert.deepEqual(r.ok === false && [r.reason, r.detail.startsWith('kline.k.f/L/n')], ['bad_field', true])
+  })
+
+  it('a minute with trades keeps its ids', () => {
+    const { event } = ok(JSON.stringify(capture))
+    assert.deepEqual(event.type === 'kline' && [event.firstTradeId, event.lastTradeId], [439572, 439585])
+  })
 })

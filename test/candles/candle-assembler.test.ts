@@ -21,7 +21,7 @@ function kline(overrides: Partial<KlineEvent>): KlineEvent {
 }
 
 describe('CandleAssembler', () => {
-  it('stores only closed klines, with the latest book attached', () => {
+  it('stores only closed klines, with the last book at or before the close attached', () => {
     const a = new CandleAssembler(['omgbusd'], 'spot')
     assert.deepEqual(a.accept(kline({ closed: false }), NOW), { kind: 'forming' })
     const noBook = a.accept(kline({}), NOW)
@@ -41,14 +41,22 @@ describe('CandleAssembler', () => {
         ask: '13.8',
         askQty: '2',
       }) as const
-    assert.deepEqual(a.accept(book(10, '13.7'), NOW), { kind: 'book' })
-    a.accept(book(9, '13.1'), NOW) // older update from an overlapping connection: ignored
+    const close = kline({}).closeTime
+    assert.deepEqual(a.accept(book(10, '13.7'), close - 500), { kind: 'book' })
+    a.accept(book(9, '13.1'), close - 400) // older update from an overlapping connection: ignored
+    a.accept(book(11, '13.75'), close + 1) // after the close, before the x=true frame: not this minute's
     const r = a.accept(kline({}), NOW)
     assert.equal(r.kind, 'candle')
     if (r.kind !== 'candle') return
     assert.deepEqual(
-      { bid: r.candle.bid, bidQty: r.candle.bidQty, ask: r.candle.ask, askQty: r.candle.askQty },
-      { bid: '13.7', bidQty: '1', ask: '13.8', askQty: '2' },
+      {
+        bid: r.candle.bid,
+        bidQty: r.candle.bidQty,
+        ask: r.candle.ask,
+        askQty: r.candle.askQty,
+        quoteTime: r.candle.quoteTime,
+      },
+      { bid: '13.7', bidQty: '1', ask: '13.8', askQty: '2', quoteTime: close - 500 },
     )
     assert.equal(r.candle.open, '13.72120000')
     assert.equal(r.candle.source, 'ws')

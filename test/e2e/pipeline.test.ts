@@ -8,7 +8,8 @@ import { describe, it } from 'node:test'
 import { createApp } from '../../src/app/app.ts'
 import { loadConfig } from '../../src/config/config.ts'
 import { MINUTE_MS } from '../../src/core/records.ts'
-import { simulatedBook, simulatedKline } from '../../src/simulator/market.ts'
+import { bookAsOfClose, CLOSING_BOOK_AT_MS } from '../../src/simulator/book.ts'
+import { simulatedKline } from '../../src/simulator/market.ts'
 import { scaledClock } from '../../src/simulator/scaled-clock.ts'
 import { startSimulator } from '../../src/simulator/server.ts'
 import type { Db } from '../../src/store/db.ts'
@@ -39,6 +40,7 @@ interface Row {
   bid_qty: string | null
   ask: string | null
   ask_qty: string | null
+  quote_time: string | null
   source: string
 }
 
@@ -46,23 +48,45 @@ async function rows(db: Db): Promise<Row[]> {
   const r = await db.query<Row>(
     `SELECT symbol, open_time, close_time, open::text, high::text, low::text, close::text, volume::text,
             quote_volume::text, trades::text, taker_buy_base::text, taker_buy_quote::text,
-            first_trade_id::text, last_trade_id::text, bid::text, bid_qty::text, ask::text, ask_qty::text, source
+            first_trade_id::text, last_trade_id::text, bid::text, bid_qty::text, ask::text, ask_qty::text,
+            (extract(epoch FROM quote_time) * 1000)::int8::text AS quote_time, source
        FROM candles_1m ORDER BY symbol, open_time`,
   )
   return r.rows
 }
 
+/** Received after the simulator sent it, give or take the app's clock synchronisation (×60 here). */
+const SYNC_SLACK_MS = 1_000
+
 /**
  * A stored row equals the simulator's candle of that minute, digit for digit: from the stream with
- * the closing book, or (where `restAllowed`, a minute whose close fell into an outage) from REST,
- * which has neither book nor trade ids.
+ * the last book at or before the close, or (where `inOutage`, a minute whose close fell into an
+ * outage) from REST, which has neither book nor trade ids. A streamed minute of an outage holds
+ * the last quote the app received before its close, whichever that was, and never a later one.
  */
-function assertExact(r: Row, restAllowed: boolean): void {
+function assertExact(r: Row, inOutage: boolean): void {
   const t = r.open_time.getTime()
   const k = simulatedKline(r.symbol, t)
-  const fromRest = restAllowed && r.source === 'rest'
-  const b = fromRest ? { bid: null, bidQty: null, ask: null, askQty: null } : simulatedBook(r.symbol, t)
+  const fromRest = inOutage && r.source === 'rest'
+  const asOf = bookAsOfClose(r.symbol, t)
+  assert.ok(asOf !== null)
+  const quoteTime = r.quote_time === null ? null : Number(r.quote_time)
   const where = `${r.symbol} ${r.open_time.toISOString()}`
+  const expectedBook = fromRest
+    ? { bid: null, bidQty: null, ask: null, askQty: null }
+    : inOutage
+      ? { bid: r.bid, bidQty: r.bid_qty, ask: r.ask, askQty: r.ask_qty }
+      : asOf.book
+  if (!fromRest && !inOutage) {
+    assert.ok(quoteTime !== null, `${where}: quote time`)
+    const sent = asOf.minute + CLOSING_BOOK_AT_MS
+    assert.ok(
+      quoteTime >= sent - SYNC_SLACK_MS,
+      `${where}: quote received ${sent - quoteTime} ms before it was sent`,
+    )
+  }
+  if (quoteTime !== null) assert.ok(quoteTime <= k.closeTime, `${where}: a quote from after the close`)
+  const b = expectedBook
   assert.deepEqual(
     {
       close_time: r.close_time.getTime(),
@@ -94,8 +118,8 @@ function assertExact(r: Row, restAllowed: boolean): void {
       trades: k.trades,
       taker_buy_base: k.takerBuyBase,
       taker_buy_quote: k.takerBuyQuote,
-      first_trade_id: fromRest ? null : k.firstTradeId,
-      last_trade_id: fromRest ? null : k.lastTradeId,
+      first_trade_id: fromRest || k.firstTradeId < 0 ? null : k.firstTradeId,
+      last_trade_id: fromRest || k.lastTradeId < 0 ? null : k.lastTradeId,
       bid: b.bid,
       bid_qty: b.bidQty,
       ask: b.ask,

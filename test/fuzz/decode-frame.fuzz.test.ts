@@ -118,6 +118,10 @@ describe('decodeFrame round trip', () => {
     fc.assert(
       fc.property(kline, (k) => {
         const t = k.minute * MIN
+        // f = −1: a minute without trades, which Binance sends as f = L = −1, n = 0.
+        const empty = k.f === -1
+        const n = empty ? 0 : k.n
+        const last = empty ? -1 : k.f + n
         const data = {
           e: 'kline',
           E: t + k.E,
@@ -128,13 +132,13 @@ describe('decodeFrame round trip', () => {
             s: k.symbol,
             i: '1m',
             f: k.f,
-            L: k.f + k.n,
+            L: last,
             o: k.o,
             c: k.c,
             h: k.h,
             l: k.l,
             v: k.v,
-            n: k.n,
+            n,
             x: k.x,
             q: k.q,
             V: k.V,
@@ -155,15 +159,15 @@ describe('decodeFrame round trip', () => {
           interval: '1m',
           openTime: t,
           closeTime: t + MIN - 1,
-          firstTradeId: k.f,
-          lastTradeId: k.f + k.n,
+          firstTradeId: empty ? null : k.f,
+          lastTradeId: empty ? null : last,
           open: k.o,
           high: k.h,
           low: k.l,
           close: k.c,
           volume: k.v,
           quoteVolume: k.q,
-          trades: k.n,
+          trades: n,
           takerBuyBase: k.V,
           takerBuyQuote: k.Q,
           closed: k.x,

@@ -166,10 +166,20 @@ describe('futures payloads', () => {
     const k = r.event as KlineEvent
     assert.equal(k.closed, true)
     assert.equal(k.close, '7.6120')
-    // Assembled with the latest book into a candle of the usdm market, decimals untouched.
+    // Assembled with the book as of its close into a candle of the usdm market, decimals
+    // untouched. The captured book's T is 399 ms after the kline's close: not this minute's.
+    // The same book with T 2 ms before the close is, though both are handled after it.
     const assembler = new CandleAssembler(['SUSHIUSDT'], 'usdm')
-    const book = decodeOk(fixtureText('futures_ws_bookTicker_ps_st.raw.reconstructed.json')).event
-    assembler.accept(book, k.closeTime + 300)
+    const text = fixtureText('futures_ws_bookTicker_ps_st.raw.reconstructed.json')
+    const after = decodeOk(text).event
+    assert.equal(after.type === 'book_ticker' && after.transactionTime, k.closeTime + 399)
+    const before = decodeOk(
+      text
+        .replace('"T":1626992760398', `"T":${k.closeTime - 2}`)
+        .replace('"u":3417820719183', '"u":3417820719182'),
+    ).event
+    assembler.accept(before, k.closeTime + 300)
+    assembler.accept(after, k.closeTime + 301)
     const c = assembler.accept(k, k.closeTime + 400)
     assert.equal(c.kind, 'candle')
     if (c.kind === 'candle') {
@@ -177,6 +187,7 @@ describe('futures payloads', () => {
       assert.equal(c.candle.close, '7.6120')
       assert.equal(c.candle.ask, '7.6120')
       assert.equal(c.candle.bidQty, '2')
+      assert.equal(c.candle.quoteTime, k.closeTime - 2)
     }
   })
 

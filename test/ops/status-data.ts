@@ -4,7 +4,8 @@
  */
 import type { Candle, CandleSource } from '../../src/core/records.ts'
 import { MINUTE_MS } from '../../src/core/records.ts'
-import { simulatedBook, simulatedKline } from '../../src/simulator/market.ts'
+import { simulatedBook } from '../../src/simulator/book.ts'
+import { simulatedKline } from '../../src/simulator/market.ts'
 import { buildCandleUpsert } from '../../src/store/candle-sql.ts'
 import type { Queryable } from '../../src/store/db.ts'
 
@@ -33,6 +34,7 @@ export function simCandle(symbol: string, openTime: number, source: CandleSource
     bidQty: rest ? null : b.bidQty,
     ask: rest ? null : b.ask,
     askQty: rest ? null : b.askQty,
+    quoteTime: rest ? null : openTime + 45_000,
     source,
     receivedAt: openTime + MINUTE_MS + 300,
   }

@@ -73,6 +73,7 @@ describe('parseKlineRows: documented fixtures', () => {
         bidQty: null,
         ask: null,
         askQty: null,
+        quoteTime: null,
         source: 'rest',
         receivedAt: LATER + 5,
       },

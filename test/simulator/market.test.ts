@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { formatUnits, parseUnits } from '../../src/simulator/fixed.ts'
 import {
+  bookAsOfClose,
   bookAt,
+  CLOSING_BOOK_AT_MS,
   closingBookId,
-  formingKline,
+  quietBookMinute,
   simulatedBook,
-  simulatedKline,
-} from '../../src/simulator/market.ts'
+} from '../../src/simulator/book.ts'
+import { formatUnits, parseUnits } from '../../src/simulator/fixed.ts'
+import { formingKline, simulatedKline } from '../../src/simulator/market.ts'
 
 const T0 = Date.UTC(2024, 0, 1)
 const MIN = 60_000
@@ -159,15 +161,37 @@ describe('book', () => {
     }
   })
 
-  test('regular book ids sit strictly between the closing books around them', () => {
-    const delay = 300
-    for (let t = T0 + 1; t < T0 + 3 * MIN; t += 997) {
-      const u = bookAt('BTCUSDT', t, delay).updateId
-      // The closing book for minute M goes out at M + 60 000 + delay.
-      const nextClose = Math.floor((t - delay - 1) / MIN) * MIN
-      assert.ok(u < closingBookId('BTCUSDT', nextClose), `t=${t}`)
-      assert.ok(u > closingBookId('BTCUSDT', nextClose - MIN), `t=${t}`)
-      assert.ok(bookAt('BTCUSDT', t + 1, delay).updateId > u)
+  test('regular book ids sit strictly between the closing books around them; none after the closing book', () => {
+    let moved = 0
+    for (let t = T0 + 1; t < T0 + 30 * MIN; t += 997) {
+      const b = bookAt('BTCUSDT', t)
+      const minute = Math.floor(t / MIN) * MIN
+      if (t - minute >= CLOSING_BOOK_AT_MS || quietBookMinute('BTCUSDT', minute)) {
+        assert.equal(b, null, `t=${t}: the book is still`)
+        continue
+      }
+      assert.ok(b !== null, `t=${t}`)
+      moved++
+      assert.ok(b.updateId < closingBookId('BTCUSDT', minute), `t=${t}`)
+      assert.ok(b.updateId > closingBookId('BTCUSDT', minute - MIN), `t=${t}`)
+      const next = bookAt('BTCUSDT', t + 1)
+      if (next !== null) assert.ok(next.updateId > b.updateId)
     }
+    assert.ok(moved > 1000, `${moved} moving books`)
+  })
+
+  test('some minutes are quiet; the book as of their close is the latest earlier closing book', () => {
+    const quiet: number[] = []
+    for (let i = 0; i < 500; i++) if (quietBookMinute('BTCUSDT', T0 + i * MIN)) quiet.push(T0 + i * MIN)
+    assert.ok(quiet.length > 10 && quiet.length < 60, `${quiet.length} quiet minutes of 500`)
+    for (const q of quiet) {
+      const asOf = bookAsOfClose('BTCUSDT', q)
+      assert.ok(asOf !== null && asOf.minute < q)
+      assert.deepEqual(asOf.book, simulatedBook('BTCUSDT', asOf.minute))
+      for (let m = asOf.minute + MIN; m <= q; m += MIN) assert.ok(quietBookMinute('BTCUSDT', m))
+    }
+    const loud = T0
+    assert.equal(quietBookMinute('BTCUSDT', loud), false)
+    assert.deepEqual(bookAsOfClose('BTCUSDT', loud), { book: simulatedBook('BTCUSDT', loud), minute: loud })
   })
 })

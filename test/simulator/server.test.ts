@@ -2,7 +2,9 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { afterEach, beforeEach, describe, test } from 'node:test'
 import { WebSocket } from 'ws'
-import { simulatedBook, simulatedKline } from '../../src/simulator/market.ts'
+import { CLOSING_BOOK_AT_MS, simulatedBook } from '../../src/simulator/book.ts'
+import { simulatedKline } from '../../src/simulator/market.ts'
+import { simKey } from '../../src/simulator/profile.ts'
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts'
 import { ManualClock } from '../helpers/manual-clock.ts'
 import { once, TestClient } from './ws-client.ts'
@@ -180,7 +182,7 @@ describe('simulator: endpoints and control over a real socket', () => {
 })
 
 describe('simulator: market frames', () => {
-  test('combined: x=false frames, then the closing book immediately before x=true', async () => {
+  test('combined: x=false frames; the closing book is the last before the close, a moved book precedes x=true', async () => {
     const c = await open('/stream?streams=btcusdt@kline_1m/btcusdt@bookTicker/nknusdt@kline_1m')
     clock.advance(2_000)
     const { before, hit } = await c.until((m) => m.stream === 'btcusdt@kline_1m')
@@ -213,6 +215,12 @@ describe('simulator: market frames', () => {
     assert.equal(k.t, T0)
     assert.ok((k.n as number) < simulatedKline('BTCUSDT', T0).trades)
 
+    const untilClose = await walk(c, T0 + MIN - 1)
+    const books = untilClose.filter((m) => m.stream === 'btcusdt@bookTicker')
+    // Quotes every second until 45 s (the one at 1 s was read above), then the closing book,
+    // then nothing until the close.
+    assert.equal(books.length, 44)
+    assert.deepEqual(books.at(-1), { stream: 'btcusdt@bookTicker', data: expectedBook('BTCUSDT', T0) })
     const frames = await walk(c, T0 + MIN + 300)
     const closedAt = frames.findIndex((m) => kOf(m)?.x === true)
     assert.ok(closedAt > 0)
@@ -220,10 +228,10 @@ describe('simulator: market frames', () => {
     assert.equal(closed.stream, 'btcusdt@kline_1m')
     assert.deepEqual((closed.data as Json).k, expectedK('BTCUSDT', T0))
     assert.equal((closed.data as Json).E, T0 + MIN + 300)
-    assert.deepEqual(frames[closedAt - 1], {
-      stream: 'btcusdt@bookTicker',
-      data: expectedBook('BTCUSDT', T0),
-    })
+    // After the close the book moves again, before the minute's x=true frame goes out.
+    const moved = frames[closedAt - 1] as Json
+    assert.equal(moved.stream, 'btcusdt@bookTicker')
+    assert.ok(((moved.data as Json).u as number) > (expectedBook('BTCUSDT', T0).u as number))
     const nkn = frames[closedAt + 1] as Json
     assert.deepEqual((nkn.data as Json).k, expectedK('NKNUSDT', T0), 'no book stream for NKN: x=true alone')
     // No frame of the new minute went out before the x=true frames.
@@ -240,9 +248,29 @@ describe('simulator: market frames', () => {
     const closes = frames.flatMap((m, i) => (kOf(m)?.x === true ? [i] : []))
     assert.equal(closes.length, 2)
     for (const [n, i] of closes.entries()) {
-      assert.deepEqual(frames[i - 1], expectedBook('ETHUSDT', T0 + n * MIN))
+      // The closing book went out before the close; a later one (the book moved) before x=true.
+      const closing = frames.findIndex((m) => (m as Json).u === expectedBook('ETHUSDT', T0 + n * MIN).u)
+      assert.ok(closing >= 0 && closing < i - 1, `closing book of minute ${n} before x=true`)
+      assert.deepEqual(frames[closing], expectedBook('ETHUSDT', T0 + n * MIN))
+      assert.ok(((frames[i - 1] as Json).u as number) > ((frames[closing] as Json).u as number))
       assert.deepEqual(kOf(frames[i] as Json), expectedK('ETHUSDT', T0 + n * MIN))
     }
+  })
+
+  test('USD-M books: T is when the book changed, E when the frame went out, both on the simulator clock', async () => {
+    const c = await open('/usdm/public/stream?streams=btcusdt@bookTicker')
+    const books = (await walk(c, T0 + MIN + 300)).map((m) => m.data as Json)
+    assert.ok(books.length > 40)
+    for (const b of books) {
+      assert.equal(b.e, 'bookTicker')
+      assert.ok((b.T as number) <= (b.E as number), `T ${b.T} after E ${b.E}`)
+    }
+    const before = books.filter((b) => (b.T as number) <= T0 + MIN - 1)
+    const closing = simulatedBook(simKey('usdm', 'BTCUSDT'), T0)
+    // The last book at or before the close is the closing book, changed 45 s into the minute.
+    assert.deepEqual([before.at(-1)?.u, before.at(-1)?.T], [closing.updateId, T0 + CLOSING_BOOK_AT_MS])
+    // The book moves again after the close (before the x=true kline, on the other socket).
+    assert.ok(books.some((b) => (b.T as number) >= T0 + MIN && (b.u as number) > closing.updateId))
   })
 
   test('skipClosed withholds exactly that x=true frame', async () => {

@@ -28,6 +28,7 @@ export function candle(over: Partial<Candle> & { minute?: number } = {}): Candle
     bidQty: '1.50000000',
     ask: '60690.01000000',
     askQty: '0.25000000',
+    quoteTime: openTime + 59_000,
     source: 'ws',
     receivedAt: openTime + 60_050,
     ...rest,

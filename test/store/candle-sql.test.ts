@@ -17,7 +17,7 @@ test('one set-based statement: unnest of typed arrays, ON CONFLICT on the primar
   assert.match(q.text, /ON CONFLICT \(market, symbol, open_time\) DO UPDATE/)
   assert.equal(q.text, CANDLE_UPSERT_SQL)
   assert.ok(q.name?.startsWith('candles_upsert_'))
-  assert.equal(q.values.length, 20)
+  assert.equal(q.values.length, 21)
   assert.equal(q.values[1], '{"BTCUSDT","BTCUSDT"}')
 })
 

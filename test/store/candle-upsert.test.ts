@@ -18,7 +18,8 @@ async function row(db: Db, symbol: string, openTime = T0): Promise<Row> {
     `SELECT open::text, high::text, low::text, close::text, volume::text, quote_volume::text, trades,
             taker_buy_base::text, taker_buy_quote::text, first_trade_id, last_trade_id,
             bid::text, bid_qty::text, ask::text, ask_qty::text, mid_price::text, spread_bps, taker_buy_ratio,
-            range_bps, source, ingested_at, updated_at, close_time
+            range_bps, source, ingested_at, updated_at, close_time,
+            (extract(epoch FROM quote_time) * 1000)::int8 AS quote_time
      FROM candles_1m WHERE symbol = $1 AND open_time = $2::timestamptz`,
     [symbol, new Date(openTime).toISOString()],
   )
@@ -125,6 +126,7 @@ for (const kind of pgTargets()) {
       const after = await row(t.db, 'BOOKUSDT')
       assert.equal(after.bid, '60690.00000000')
       assert.equal(after.ask_qty, '0.25000000')
+      assert.equal(Number(after.quote_time), T0 + 59_000, 'the quote keeps its time')
       assert.equal(after.first_trade_id, '3000000000')
       assert.equal(after.volume, '13.00000000')
       assert.equal(after.source, 'ws')
@@ -134,6 +136,35 @@ for (const kind of pgTargets()) {
         candle({ symbol: 'BOOKUSDT', volume: '13.00000000', bid: '1.00000000', ask: '2.00000000' }),
       ])
       assert.equal((await row(t.db, 'BOOKUSDT')).bid, '1.00000000')
+      // The same quote seen at another time (a replay after a restart) moves its time with it.
+      await upsert(t.db, [
+        candle({
+          symbol: 'BOOKUSDT',
+          volume: '13.00000000',
+          bid: '1.00000000',
+          ask: '2.00000000',
+          quoteTime: T0 + 30_000,
+        }),
+      ])
+      assert.equal(Number((await row(t.db, 'BOOKUSDT')).quote_time), T0 + 30_000)
+    })
+
+    test('a quote time is never stored without its quote', async () => {
+      await upsert(t.db, [candle({ symbol: 'NOQUSDT', bid: null, bidQty: null, ask: null, askQty: null })])
+      const r = await row(t.db, 'NOQUSDT')
+      assert.deepEqual([r.bid, r.quote_time], [null, null])
+    })
+
+    test('fill mode (spool replay) fills the quote with its time, and never replaces one', async () => {
+      const fill = (cs: readonly Candle[]) => t.db.query(buildCandleUpsert(cs, 'fill'))
+      const bare = { bid: null, bidQty: null, ask: null, askQty: null, quoteTime: null }
+      await upsert(t.db, [candle({ symbol: 'FILLUSDT', source: 'rest', ...bare })])
+      await fill([candle({ symbol: 'FILLUSDT', quoteTime: T0 + 10_000 })])
+      const filled = await row(t.db, 'FILLUSDT')
+      assert.deepEqual([filled.bid, Number(filled.quote_time)], ['60690.00000000', T0 + 10_000])
+      await fill([candle({ symbol: 'FILLUSDT', bid: '1.00000000', quoteTime: T0 + 20_000 })])
+      const kept = await row(t.db, 'FILLUSDT')
+      assert.deepEqual([kept.bid, Number(kept.quote_time)], ['60690.00000000', T0 + 10_000])
     })
 
     test('replaying identical data changes nothing', async () => {
@@ -181,7 +212,8 @@ for (const kind of pgTargets()) {
              p_close => $8::numeric, p_volume => $9::numeric, p_quote_volume => $10::numeric, p_trades => $11::bigint,
              p_taker_buy_base => $12::numeric, p_taker_buy_quote => $13::numeric, p_source => $14,
              p_first_trade_id => $15::bigint, p_last_trade_id => $16::bigint, p_bid => $17::numeric,
-             p_bid_qty => $18::numeric, p_ask => $19::numeric, p_ask_qty => $20::numeric) AS r`,
+             p_bid_qty => $18::numeric, p_ask => $19::numeric, p_ask_qty => $20::numeric,
+             p_quote_time => $21::timestamptz) AS r`,
           [
             c.market,
             c.symbol,
@@ -203,6 +235,7 @@ for (const kind of pgTargets()) {
             c.bidQty,
             c.ask,
             c.askQty,
+            c.quoteTime === null ? null : new Date(c.quoteTime).toISOString(),
           ],
         )
       const steps: Candle[] = [
@@ -219,6 +252,10 @@ for (const kind of pgTargets()) {
           close: '60690.00000000',
         }),
         candle({ source: 'archive', volume: '20.00000000', bid: '60000.00000000' }),
+        // Only the quote's time differs: the row follows.
+        candle({ source: 'ws', volume: '20.00000000', bid: '60000.00000000', quoteTime: T0 + 1_000 }),
+        // A write without a quote keeps the quote and its time.
+        candle({ source: 'rest', volume: '20.00000000', bid: null, bidQty: null, ask: null, askQty: null }),
       ]
       const results: string[] = []
       for (const s of steps) {
@@ -231,7 +268,39 @@ for (const kind of pgTargets()) {
           assert.deepEqual(a[k], b[k], k)
         }
       }
-      assert.deepEqual(results, ['inserted', 'unchanged', 'updated', 'updated'])
+      assert.deepEqual(results, ['inserted', 'unchanged', 'updated', 'updated', 'updated', 'unchanged'])
+    })
+
+    test('upsert_candle(): an earlier positional call still resolves; -1 trade ids are stored as NULL', async () => {
+      const args = Array.from({ length: 20 }, (_, i) => `$${i + 1}`).join(', ')
+      const r = await t.db.query<{ r: string }>(`SELECT upsert_candle(${args}) AS r`, [
+        'spot',
+        'OLDCALLUSDT',
+        new Date(T0).toISOString(),
+        new Date(T0 + 59_999).toISOString(),
+        '1',
+        '1',
+        '1',
+        '1',
+        '0',
+        '0',
+        0,
+        '0',
+        '0',
+        'ws',
+        -1,
+        -1,
+        '1',
+        '2',
+        '3',
+        '4',
+      ])
+      assert.equal(r.rows[0]?.r, 'inserted')
+      const stored = await row(t.db, 'OLDCALLUSDT')
+      assert.deepEqual(
+        [stored.first_trade_id, stored.last_trade_id, stored.trades, stored.bid, stored.quote_time],
+        [null, null, '0', '1', null],
+      )
     })
   })
 }

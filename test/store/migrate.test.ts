@@ -60,6 +60,47 @@ for (const kind of pgTargets()) {
       )
     })
 
+    test('012 on a database written before it: -1 trade ids become NULL, stored quotes stay, quote_time added', async () => {
+      await withDb(
+        kind,
+        async (db) => {
+          // The schema as an older release left it: every migration before 012.
+          await db.exec(`CREATE TABLE schema_migrations (
+            version text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`)
+          for (const m of baseMigrations().filter((x) => x.version < '012')) {
+            await db.exec(m.sql)
+            await db.query('INSERT INTO schema_migrations (version, checksum) VALUES ($1, $2)', [
+              m.version,
+              m.checksum,
+            ])
+          }
+          const insert = (minute: number, ids: number | null, trades: number) =>
+            db.query(
+              `INSERT INTO candles_1m (market, symbol, open_time, close_time, open, high, low, close, volume,
+                 quote_volume, trades, taker_buy_base, taker_buy_quote, first_trade_id, last_trade_id,
+                 bid, bid_qty, ask, ask_qty, source)
+               VALUES ('spot', 'OLDUSDT', $1, $1::timestamptz + interval '59.999 seconds', 1, 1, 1, 1, 0, 0, $2,
+                 0, 0, $3, $3, 1, 2, 3, 4, 'ws')`,
+              [new Date(Date.UTC(2024, 0, 1, 0, minute)).toISOString(), trades, ids],
+            )
+          await insert(0, -1, 0)
+          await insert(1, 500, 1)
+          const r = await migrate(db)
+          assert.ok(r.applied.includes('012_quote_time'), r.applied.join(','))
+          const rows = await db.query<Record<string, string | null>>(
+            `SELECT first_trade_id::text AS f, last_trade_id::text AS l, trades::text AS n, bid::text AS bid,
+                    quote_time::text AS qt
+               FROM candles_1m ORDER BY open_time`,
+          )
+          assert.deepEqual(rows.rows, [
+            { f: null, l: null, n: '0', bid: '1', qt: null },
+            { f: '500', l: '500', n: '1', bid: '1', qt: null },
+          ])
+        },
+        { migrated: false },
+      )
+    })
+
     test('creates the SPEC §4 objects with their fixed names', async () => {
       await withDb(kind, async (db) => {
         assert.deepEqual(await columns(db, 'data_quality_logs'), DATA_QUALITY_COLUMNS)
@@ -144,10 +185,7 @@ if (pgTargets().includes('postgres')) {
 
 test('upsert_candle() and the batch path share one conflict clause', () => {
   const norm = (s: string) => s.replace(/\s+/g, ' ').trim()
-  const fn = readFileSync(
-    new URL('../../src/store/migrations/004_upsert_candle.sql', import.meta.url),
-    'utf8',
-  )
+  const fn = readFileSync(new URL('../../src/store/migrations/012_quote_time.sql', import.meta.url), 'utf8')
   assert.ok(norm(fn).includes(norm(CANDLE_CONFLICT_CLAUSE)))
 })
 

@@ -282,6 +282,7 @@ describe('TimescaleDB', { skip: TS_URL ? false : 'TEST_TIMESCALE_URL is not set'
       bidQty: '1.5',
       ask: row.high as string,
       askQty: '2.5',
+      quoteTime: (row.close_time as Date).getTime() - 100,
       source: 'ws',
       receivedAt: Date.now(),
     })

@@ -158,6 +158,7 @@ function parseRow(row: unknown, symbol: string, now: number, receivedAt: number,
     bidQty: null,
     ask: null,
     askQty: null,
+    quoteTime: null,
     source: 'rest',
     receivedAt,
   }

@@ -153,6 +153,11 @@ function decodeKline(v: Obj, receivedAt: number): DecodeResult {
   if (firstTradeId === undefined || lastTradeId === undefined || trades === undefined) {
     return reject('bad_field', 'kline.k.f/L/n')
   }
+  // A minute without trades comes as f = L = −1 and n = 0; anything half-empty is not Binance's.
+  const noTrades = firstTradeId === -1
+  if (noTrades !== (lastTradeId === -1) || (noTrades && trades !== 0)) {
+    return reject('bad_field', 'kline.k.f/L/n: -1 ids only together, with n = 0')
+  }
   if (
     open === undefined ||
     high === undefined ||
@@ -174,8 +179,9 @@ function decodeKline(v: Obj, receivedAt: number): DecodeResult {
     interval,
     openTime,
     closeTime,
-    firstTradeId,
-    lastTradeId,
+    // Stored as NULL, as REST rows (which have no ids) are: one meaning for "no trade".
+    firstTradeId: noTrades ? null : firstTradeId,
+    lastTradeId: noTrades ? null : lastTradeId,
     open,
     high,
     low,
