@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { runBackfillLagBench } from './backfill-lag.ts'
 import { serverVersion } from './bench-db.ts'
 import { runBulkBench } from './bulk-upsert.ts'
+import { runCoverageBench } from './coverage.ts'
 import { runExportBench } from './export.ts'
 import { runFeatureRows } from './feature-rows.ts'
 import { runFrameBench } from './frames.ts'
@@ -36,6 +37,7 @@ const BENCHES: Record<string, Bench> = {
   soak: runSoakBench,
   backfill: runBackfillLagBench,
   timescale: runTimescaleBench,
+  coverage: runCoverageBench,
   export: runExportBench,
 }
 /** Too long for the default set. */

@@ -8,6 +8,7 @@
 import { ExchangeClock } from '../core/exchange-clock.ts'
 import { createMetrics } from '../observability/metrics.ts'
 import type { App, AppDeps } from './app-api.ts'
+import { CoverageWatch } from './coverage-watch.ts'
 import { startCancelled } from './db-supervisor.ts'
 import { ExchangeTime } from './exchange-time.ts'
 import { type AppView, createHttpRoutes, snapshot } from './http-routes.ts'
@@ -73,6 +74,12 @@ export function createApp(deps: AppDeps): App {
     logger,
     metrics,
   })
+  const coverage = new CoverageWatch({
+    db: () => (p.supervisor?.connected ? p.db : null),
+    clock,
+    targets: lanes.flatMap((l) => l.config.symbols.map((symbol) => ({ market: l.module.id, symbol }))),
+    graceMs: config.gapDetectionThresholdS * 1000,
+  })
   const view: AppView = {
     clock,
     exchangeClock: exchange,
@@ -94,6 +101,8 @@ export function createApp(deps: AppDeps): App {
     spoolHeldCandles: () => p.output?.sink.heldCandles ?? 0,
     featuresWarmedUp: () => lanes.every((l) => l.features?.warmedUp() ?? false),
     timescale: () => (p.timescale === null ? null : describeTimescale(p.timescale)),
+    coverage: () => coverage.current(),
+    coverageGraceMs: config.gapDetectionThresholdS * 1000,
   }
   const httpRoutes = createHttpRoutes(view)
   const steps = appSteps(deps, p, { ctx, lanes, quality, httpRoutes, cancel: cancel.signal, exchangeTime })

@@ -11,6 +11,7 @@ import { statusData } from '../http/status-data.ts'
 import { renderStatusPage } from '../http/status-page.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import type { Queryable } from '../store/db.ts'
+import { type Coverage, coverageKey } from './coverage-watch.ts'
 import { type MarketLane, symbolKey } from './market-lane.ts'
 
 /** What the routes read from the running app; every getter answers for "not started yet" too. */
@@ -38,6 +39,10 @@ export interface AppView {
   spoolHeldCandles(): number
   featuresWarmedUp(): boolean
   timescale(): string | null
+  /** Missing minutes per symbol over its covered window (cached: coverage-watch.ts). */
+  coverage(): Promise<Coverage>
+  /** GAP_DETECTION_THRESHOLD (ms): how long after its close a minute may still be on its way. */
+  readonly coverageGraceMs: number
 }
 
 /** Every stream connection of every market. */
@@ -45,9 +50,14 @@ function connections(v: AppView) {
   return v.lanes.flatMap((l) => (l.live.feed?.status() ?? []).map((c) => ({ market: l.module.id, ...c })))
 }
 
-export async function snapshot(v: AppView): Promise<HealthSnapshot> {
+function streamCounts(v: AppView): { total: number; connected: number } {
   const status = connections(v)
+  return { total: status.length, connected: status.filter((c) => c.connected).length }
+}
+
+export async function snapshot(v: AppView): Promise<HealthSnapshot> {
   const now = v.clock.now()
+  const coverage = await v.coverage()
   return {
     now,
     exchangeNow: v.exchangeClock.now(),
@@ -57,7 +67,7 @@ export async function snapshot(v: AppView): Promise<HealthSnapshot> {
     candlesInDb: await v.candlesInDb(),
     lastCandleOpenTime: v.lastCandle(),
     databaseConnected: v.databaseConnected(),
-    streamConnections: { total: status.length, connected: status.filter((c) => c.connected).length },
+    streamConnections: streamCounts(v),
     pendingBackfills: v.pendingBackfills(),
     errors24h: v.errors24h(),
     memoryMb: Math.round(process.memoryUsage.rss() / 1048576),
@@ -68,12 +78,14 @@ export async function snapshot(v: AppView): Promise<HealthSnapshot> {
     featuresWarmedUp: v.featuresWarmedUp(),
     gapCheckLast: v.gapCheckLast(),
     timescale: v.timescale(),
+    coverageCheckedAt: coverage.checkedAt,
     symbols: v.lanes.flatMap((l) =>
       [...l.live.perSymbol].map(([symbol, s]) => ({
         symbol,
         market: l.module.id,
         lastCandleOpenTime: s.last,
         candlesProcessed: s.processed,
+        missingMinutes: coverage.missing.get(coverageKey(l.module.id, symbol)) ?? null,
       })),
     ),
   }
@@ -114,20 +126,24 @@ export function createHttpRoutes(v: AppView): HttpRoutes {
     metrics.spoolBytes.set(v.spoolBytes())
   }
 
+  const status = async () =>
+    statusData(v.reachableDb(), {
+      now: clock.now(),
+      health: healthBody(await snapshot(v)),
+      symbols: v.lanes.flatMap((l) => l.config.symbols.map((s) => symbolKey(l.module.id, s))),
+      graceMs: v.coverageGraceMs,
+    })
   const routes = new Map<string, Route>([
-    ['/', () => ({ status: 200, body: renderStatusPage(), contentType: 'text/html; charset=utf-8' })],
+    // The first paint is rendered here; the page's script refreshes it from status.json.
     [
-      '/status.json',
-      async () =>
-        json(
-          200,
-          await statusData(v.reachableDb(), {
-            now: clock.now(),
-            health: healthBody(await snapshot(v)),
-            symbols: v.lanes.flatMap((l) => l.config.symbols.map((s) => symbolKey(l.module.id, s))),
-          }),
-        ),
+      '/',
+      async () => ({
+        status: 200,
+        body: renderStatusPage(await status()),
+        contentType: 'text/html; charset=utf-8',
+      }),
     ],
+    ['/status.json', async () => json(200, await status())],
     [
       '/live',
       () => json(200, { status: 'alive', uptime_seconds: Math.floor((clock.now() - v.startedAt) / 1000) }),
@@ -135,8 +151,9 @@ export function createHttpRoutes(v: AppView): HttpRoutes {
     ['/health', async () => json(200, healthBody(await snapshot(v)))],
     [
       '/ready',
-      async () => {
-        const r = readiness(await snapshot(v))
+      () => {
+        // From live state only: a probe never waits for the database's counts.
+        const r = readiness({ databaseConnected: v.databaseConnected(), streamConnections: streamCounts(v) })
         return json(r.ready ? 200 : 503, { ready: r.ready, reasons: r.reasons })
       },
     ],

@@ -7,36 +7,41 @@
 import { openStore } from '../app/db-supervisor.ts'
 import type { Config } from '../config/config.ts'
 import type { Clock } from '../core/clock.ts'
-import { type MinuteRange, minutesIn, subtractRanges, totalMinutes } from '../core/minute-ranges.ts'
 import { type Market, MINUTE_MS } from '../core/records.ts'
-import { detectGaps } from '../store/candle-queries.ts'
-import type { Queryable } from '../store/db.ts'
-import { confirmedEmptyRanges } from '../store/gap-queries.ts'
+import { coverageSummary, withoutJit } from '../store/coverage-queries.ts'
+import type { Db } from '../store/db.ts'
 import type { Command } from './args.ts'
 import { commandRange } from './backfill-command.ts'
 import { commandTargets, requireListed, restClients } from './targets.ts'
 
 type Gaps = Extract<Command, { name: 'gaps' }>
 
+/** What `gaps --json` prints per symbol (docs/OPERATIONS.md describes each field). */
 export interface GapReport {
   symbol: string
   market: string
+  /** Open times of the first and last minute of the range, both inclusive. */
   from: string
   to: string
   minutes: number
+  stored: number
+  /** Minutes without a candle, past the grace: confirmed_empty plus unexplained. */
   missing: number
+  confirmed_empty: number
+  /** Missing minutes Binance has not confirmed empty (status `missing`): exit 3 when any. */
   unexplained: number
-  ranges: { from: string; to: string; missing: number; confirmed_empty: boolean }[]
-}
-
-/** Splits missing ranges into those Binance confirmed empty and the rest. */
-export function classify(missing: readonly MinuteRange[], confirmed: readonly MinuteRange[]) {
-  const unexplained = subtractRanges(missing, confirmed)
-  const explained = subtractRanges(missing, unexplained)
-  return [
-    ...explained.map((r) => ({ ...r, confirmed: true })),
-    ...unexplained.map((r) => ({ ...r, confirmed: false })),
-  ].sort((a, b) => a.from - b.from)
+  /** Minutes without a candle that are not overdue yet (closed less than the grace ago). */
+  in_progress: number
+  /** GAP_DETECTION_THRESHOLD: how long after its close a minute may still be on its way. */
+  grace_seconds: number
+  ranges: {
+    from: string
+    to: string
+    /** Minutes in the range. */
+    missing: number
+    status: 'missing' | 'confirmed_empty' | 'in_progress'
+    confirmed_empty: boolean
+  }[]
 }
 
 export async function runGaps(
@@ -57,7 +62,8 @@ export async function runGaps(
   const { db } = await openStore(config, { materialise: 'later' })
   const reports: GapReport[] = []
   try {
-    for (const t of targets) reports.push(await report(db, t.market, t.symbol, from, to))
+    const grace = config.gapDetectionThresholdS * 1000
+    for (const t of targets) reports.push(await report(db, t.market, t.symbol, { from, to }, grace))
   } finally {
     await db.close()
   }
@@ -69,42 +75,52 @@ export async function runGaps(
 }
 
 async function report(
-  db: Queryable,
+  db: Db,
   market: Market,
   symbol: string,
-  from: number,
-  to: number,
+  range: { from: number; to: number },
+  graceMs: number,
 ): Promise<GapReport> {
-  const gaps = to < from ? [] : await detectGaps(db, market, symbol, from, to + MINUTE_MS)
-  const missing = gaps.map((g) => ({ from: g.rangeStart, to: g.rangeEnd }))
-  const confirmed = missing.length === 0 ? [] : await confirmedEmptyRanges(db, market, symbol, from, to)
-  const ranges = classify(missing, confirmed)
+  const { from, to } = range
   const iso = (t: number) => new Date(t).toISOString()
+  const c =
+    to < from
+      ? { minutes: 0, stored: 0, confirmedEmpty: 0, missing: 0, inProgress: 0, ranges: [] }
+      : await withoutJit(db, (q) => coverageSummary(q, { market, symbol, from, to: to + MINUTE_MS, graceMs }))
   return {
     symbol,
     market,
     from: iso(from),
     to: iso(to),
-    minutes: Math.max(0, minutesIn({ from, to })),
-    missing: totalMinutes(missing),
-    unexplained: totalMinutes(ranges.filter((r) => !r.confirmed)),
-    ranges: ranges.map((r) => ({
+    minutes: c.minutes,
+    stored: c.stored,
+    missing: c.missing + c.confirmedEmpty,
+    confirmed_empty: c.confirmedEmpty,
+    unexplained: c.missing,
+    in_progress: c.inProgress,
+    grace_seconds: graceMs / 1000,
+    ranges: c.ranges.map((r) => ({
       from: iso(r.from),
       to: iso(r.to),
-      missing: minutesIn(r),
-      confirmed_empty: r.confirmed,
+      missing: r.minutes,
+      status: r.status,
+      confirmed_empty: r.status === 'confirmed_empty',
     })),
   }
 }
 
+const LABELS = {
+  missing: 'missing',
+  confirmed_empty: 'missing  (Binance has no data)',
+  in_progress: 'in progress  (closed less than the grace ago)',
+} as const
+
 function formatReport(r: GapReport): string {
   const lines = [
-    `${r.market === 'spot' ? '' : `${r.market}:`}${r.symbol} ${r.from} … ${r.to}: ${r.minutes} minutes, ${r.missing} missing, ${r.unexplained} unexplained`,
+    `${r.market === 'spot' ? '' : `${r.market}:`}${r.symbol} ${r.from} … ${r.to}: ${r.minutes} minutes, ${r.missing} missing, ${r.unexplained} unexplained${r.in_progress > 0 ? `, ${r.in_progress} in progress` : ''}`,
   ]
   for (const g of r.ranges) {
-    lines.push(
-      `  ${g.from} … ${g.to}  ${String(g.missing).padStart(6)} missing${g.confirmed_empty ? '  (Binance has no data)' : ''}`,
-    )
+    lines.push(`  ${g.from} … ${g.to}  ${String(g.missing).padStart(6)} ${LABELS[g.status]}`)
   }
   if (r.ranges.length === 0) lines.push('  complete')
   return `${lines.join('\n')}\n`

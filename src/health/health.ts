@@ -11,6 +11,11 @@ export interface SymbolSnapshot {
   readonly market?: string
   readonly lastCandleOpenTime: number | null
   readonly candlesProcessed: number
+  /**
+   * Minutes with status `missing` in minute_coverage over the symbol's covered window (the last
+   * 24 h, or since its first candle); null when not known (not checked yet, no candle yet).
+   */
+  readonly missingMinutes?: number | null
 }
 
 export interface HealthSnapshot {
@@ -37,6 +42,8 @@ export interface HealthSnapshot {
   readonly gapCheckLast: number | null
   /** 'on', 'off' or 'unavailable (reason)'; null before the database is open. */
   readonly timescale: string | null
+  /** When the symbols' missing minutes were counted (they are cached), null before the first count. */
+  readonly coverageCheckedAt?: number | null
   readonly symbols: readonly SymbolSnapshot[]
 }
 
@@ -54,6 +61,10 @@ export const DEFAULT_HEALTH_LIMITS: HealthLimits = {
 }
 
 const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString())
+
+/** Spot symbols keep their plain names; futures are named as configured (usdm:BTCUSDT). */
+const configuredName = (x: SymbolSnapshot): string =>
+  x.market === undefined || x.market === 'spot' ? x.symbol : `${x.market}:${x.symbol}`
 
 /** The newest closed candle of a minute that opened at t is complete at t + 60 s. */
 function lagSeconds(s: HealthSnapshot, openTime: number | null): number | null {
@@ -85,6 +96,11 @@ export function healthStatus(
       x.lastCandleOpenTime !== null && s.exchangeNow - (x.lastCandleOpenTime + 60_000) > limits.staleAfterMs,
   )
   if (stale.length > 0) degraded.push(`stale data: ${stale.map((x) => x.symbol).join(',')}`)
+  const holed = s.symbols.filter((x) => (x.missingMinutes ?? 0) > 0)
+  if (holed.length > 0)
+    degraded.push(
+      `missing minutes in the last 24 h: ${holed.map((x) => `${configuredName(x)} ${x.missingMinutes}`).join(', ')}`,
+    )
   return { status: degraded.length > 0 ? 'degraded' : 'healthy', reasons: degraded }
 }
 
@@ -115,18 +131,19 @@ export function healthBody(s: HealthSnapshot, limits: HealthLimits = DEFAULT_HEA
       stream_connections: s.streamConnections.total,
       stream_connections_up: s.streamConnections.connected,
       timescale: s.timescale,
+      coverage_checked_at: iso(s.coverageCheckedAt ?? null),
       exchange_clock_offset_ms: s.exchangeOffsetMs,
     },
     symbols: Object.fromEntries(
       s.symbols.map((x) => [
-        // Spot symbols keep their plain names; futures are named as configured (usdm:BTCUSDT).
-        x.market === undefined || x.market === 'spot' ? x.symbol : `${x.market}:${x.symbol}`,
+        configuredName(x),
         {
           market: x.market ?? 'spot',
           symbol: x.symbol,
           last_candle_time: iso(x.lastCandleOpenTime),
           lag_seconds: lagSeconds(s, x.lastCandleOpenTime),
           candles_processed: x.candlesProcessed,
+          missing_minutes: x.missingMinutes ?? null,
         },
       ]),
     ),

@@ -17,6 +17,8 @@ import {
 } from '../store/status-queries.ts'
 
 export const STATUS_WINDOW_MINUTES = 1440
+/** A minute joins the grid once its close is this old (the x=true frame comes a little after). */
+const WINDOW_SETTLE_MS = 10_000
 
 export interface StatusDeps {
   /** Clock time (ms). */
@@ -25,7 +27,10 @@ export interface StatusDeps {
   readonly health: object
   /** Symbols as configured: `BTCUSDT` (spot) or `usdm:BTCUSDT`, `coinm:BTCUSD_PERP`. */
   readonly symbols: readonly string[]
-  /** A minute counts once its close is this old (the x=true frame comes a little after). Default 10 s. */
+  /**
+   * GAP_DETECTION_THRESHOLD: a minute without a candle is shown in progress, not missing,
+   * until this long after its close. Default 70 s.
+   */
   readonly graceMs?: number
   /** Symbols with strips and charts (the first ones of `symbols`). Default 50. */
   readonly maxSymbols?: number
@@ -89,8 +94,9 @@ const symbolKeyOf = (market: string, symbol: string): string =>
 
 /** What `/status.json` answers. Never throws: a database error becomes `database.ok = false`. */
 export async function statusData(db: Queryable | null, deps: StatusDeps): Promise<StatusData> {
-  const grace = deps.graceMs ?? 10_000
-  const to = Math.floor((deps.now - grace) / MINUTE_MS) * MINUTE_MS
+  const grace = deps.graceMs ?? 70_000
+  // The day up to the last minute that closed WINDOW_SETTLE_MS ago or more.
+  const to = Math.floor((deps.now - WINDOW_SETTLE_MS) / MINUTE_MS) * MINUTE_MS
   const from = to - STATUS_WINDOW_MINUTES * MINUTE_MS
   const shown = [...new Set(deps.symbols.map(splitKey).map((e) => symbolKeyOf(e.market, e.symbol)))].slice(
     0,
@@ -115,7 +121,7 @@ export async function statusData(db: Queryable | null, deps: StatusDeps): Promis
       last_close: null,
       last_source: null,
       lag_seconds: null,
-      completeness: { runs: [], present: 0, filled: 0, missing: 0 },
+      completeness: toRuns(''),
       closes: [],
     }))
   if (db === null) {
@@ -129,7 +135,8 @@ export async function statusData(db: Queryable | null, deps: StatusDeps): Promis
     for (const market of new Set(entries.map((e) => e.market))) {
       const symbols = entries.filter((e) => e.market === market).map((e) => e.symbol)
       const key = (s: string) => symbolKeyOf(market, s)
-      for (const [s, v] of await minuteCompleteness(db, { market, symbols, from, to })) grid.set(key(s), v)
+      for (const [s, v] of await minuteCompleteness(db, { market, symbols, from, to, graceMs: grace }))
+        grid.set(key(s), v)
       for (const [s, v] of await latestCandles(db, market, symbols)) latest.set(key(s), v)
       for (const [s, v] of await recentCloses(db, market, symbols, deps.chartPoints ?? 120))
         closes.set(key(s), v)

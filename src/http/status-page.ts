@@ -1,7 +1,7 @@
 /**
- * The status page: a self-contained HTML shell served at `/` (inline CSS, JS
- * and SVG; nothing from elsewhere) that polls `status.json` (status-data.ts)
- * and draws the service state, each symbol's last candle and lag, a 24 h
+ * The status page: a self-contained HTML document served at `/` (inline CSS, JS
+ * and SVG; nothing from elsewhere), rendered by the server with the current data
+ * (status-html.ts), whose script then polls `status.json` (status-data.ts) and redraws the service state, each symbol's last candle and lag, a 24 h
  * completeness strip per symbol, recent data_quality_logs rows and a small
  * close-price chart.
  *
@@ -10,6 +10,8 @@
  * the inline script and style) forbids any other script.
  */
 import { createHash } from 'node:crypto'
+import type { StatusData } from './status-data.ts'
+import { chartOptions, esc, headerValues, qualityRows, symbolRows } from './status-html.ts'
 
 const STYLE = `
 :root{--bg:#0f1419;--panel:#171e26;--line:#2a3441;--fg:#d7dde4;--dim:#8793a0;--ok:#3fb950;--warn:#d29922;--bad:#f85149;--fill:#58a6ff}
@@ -32,10 +34,11 @@ th{color:var(--dim);font-weight:500}
 td.msg{white-space:normal;word-break:break-word;max-width:520px}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 svg.strip{width:480px;height:14px;display:block;background:var(--bad)}
-rect.st-P{fill:var(--ok)}rect.st-F{fill:var(--fill)}rect.st-M{fill:var(--bad)}
+rect.st-P{fill:var(--ok)}rect.st-F{fill:var(--fill)}rect.st-M{fill:var(--bad)}rect.st-E{fill:var(--dim)}rect.st-I{fill:var(--warn)}
 .legend span{display:inline-block;margin-right:12px;color:var(--dim)}
 .legend i{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:middle}
-i.st-P{background:var(--ok)}i.st-F{background:var(--fill)}i.st-M{background:var(--bad)}
+i.st-P{background:var(--ok)}i.st-F{background:var(--fill)}i.st-M{background:var(--bad)}i.st-E{background:var(--dim)}i.st-I{background:var(--warn)}
+td.counts.missing{color:var(--bad);font-weight:600}
 #chart{width:100%;max-width:720px;height:200px;display:block}
 #chart-line{fill:none;stroke:var(--fill);stroke-width:1.5}
 #chart text{fill:var(--dim);font-size:11px}
@@ -51,7 +54,8 @@ const SCRIPT = `
 (function () {
   var REFRESH_MS = 10000;
   var SVGNS = 'http://www.w3.org/2000/svg';
-  var STATE_NAMES = { P: 'present', F: 'filled late', M: 'missing' };
+  var MARK = 4; // a missing run narrower than this many minutes gets a marker this wide, to stay visible
+  var STATE_NAMES = { P: 'present', F: 'filled late', E: 'confirmed empty by Binance', M: 'missing', I: 'in progress' };
   var chosen = null;
   var $ = function (id) { return document.getElementById(id); };
 
@@ -94,7 +98,7 @@ const SCRIPT = `
   function strip(d, s) {
     var svg = svgEl('svg', { 'class': 'strip', viewBox: '0 0 ' + d.window.minutes + ' 1', preserveAspectRatio: 'none', role: 'img' });
     svg.setAttribute('aria-label', s.symbol + ' completeness over ' + d.window.minutes + ' minutes');
-    var x = 0, start = Date.parse(d.window.from);
+    var x = 0, start = Date.parse(d.window.from), marks = [];
     s.completeness.runs.forEach(function (run) {
       var state = run[0], n = run[1];
       var r = svgEl('rect', { x: x, y: 0, width: n, height: 1, 'class': 'st-' + state, 'data-state': state, 'data-n': n });
@@ -103,8 +107,10 @@ const SCRIPT = `
       t.textContent = when(a) + (n > 1 ? ' – ' + when(b) : '') + ': ' + STATE_NAMES[state] + ' (' + n + ' min)';
       r.appendChild(t);
       svg.appendChild(r);
+      if (state === 'M' && n < MARK) marks.push(x - (MARK - n) / 2);
       x += n;
     });
+    marks.forEach(function (mx) { svg.appendChild(svgEl('rect', { x: mx, y: 0, width: MARK, height: 1, 'class': 'st-M mark' })); });
     return svg;
   }
 
@@ -119,10 +125,16 @@ const SCRIPT = `
       tr.appendChild(el('td', s.last_close === null ? '—' : s.last_close, 'num'));
       tr.appendChild(el('td', s.lag_seconds === null ? '—' : s.lag_seconds + ' s', 'num lag'));
       var c = s.completeness;
-      var counts = el('td', c.present + ' / ' + c.filled + ' / ' + c.missing, 'num counts');
+      var extra = [];
+      if (c.confirmed_empty > 0) extra.push(c.confirmed_empty + ' empty');
+      if (c.in_progress > 0) extra.push(c.in_progress + ' in progress');
+      var counts = el('td', c.present + ' / ' + c.filled + ' / ' + c.missing + (extra.length ? ' (' + extra.join(', ') + ')' : ''),
+        'num counts' + (c.missing > 0 ? ' missing' : ''));
       counts.setAttribute('data-present', c.present);
       counts.setAttribute('data-filled', c.filled);
       counts.setAttribute('data-missing', c.missing);
+      counts.setAttribute('data-confirmed-empty', c.confirmed_empty);
+      counts.setAttribute('data-in-progress', c.in_progress);
       tr.appendChild(counts);
       var cell = el('td');
       cell.appendChild(strip(d, s));
@@ -222,7 +234,11 @@ const CSP = [
   "form-action 'none'",
 ].join('; ')
 
-const PAGE = `<!doctype html>
+function page(d: StatusData | null): string {
+  const v = d === null ? null : headerValues(d)
+  const text = (id: string, fallback: string) => esc(v?.[id]?.text ?? fallback)
+  const cls = (id: string, base: string) => esc(v?.[id]?.cls ?? base)
+  return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -236,28 +252,28 @@ const PAGE = `<!doctype html>
 <body>
 <header>
   <h1>data-feeder</h1>
-  <span id="status" class="badge">loading</span>
-  <span class="kv">uptime <b id="uptime">—</b></span>
-  <span class="kv">database <b id="db">—</b></span>
-  <span class="kv">stream <b id="stream">—</b></span>
-  <span class="kv">updated <b id="updated">—</b></span>
-  <span id="reasons"></span>
+  <span id="status" class="${cls('status', 'badge')}">${text('status', 'loading')}</span>
+  <span class="kv">uptime <b id="uptime">${text('uptime', '—')}</b></span>
+  <span class="kv">database <b id="db" class="${cls('db', '')}">${text('db', '—')}</b></span>
+  <span class="kv">stream <b id="stream" class="${cls('stream', '')}">${text('stream', '—')}</b></span>
+  <span class="kv">updated <b id="updated">${text('updated', '—')}</b></span>
+  <span id="reasons">${text('reasons', '')}</span>
   <span id="error"></span>
 </header>
 <main>
   <section>
-    <h2>Symbols <span class="kv" id="shown"></span></h2>
+    <h2>Symbols <span class="kv" id="shown">${text('shown', '')}</span></h2>
     <div class="legend">
-      <span><i class="st-P"></i>present (stream)</span><span><i class="st-F"></i>filled late (REST / archive)</span><span><i class="st-M"></i>missing</span>
-      <span>window <b id="window">—</b></span>
+      <span><i class="st-P"></i>present (stream)</span><span><i class="st-F"></i>filled late (REST / archive)</span><span><i class="st-E"></i>confirmed empty (Binance has no data)</span><span><i class="st-M"></i>missing</span><span><i class="st-I"></i>in progress</span>
+      <span>window <b id="window">${text('window', '—')}</b></span>
     </div>
     <table>
       <thead><tr><th>symbol</th><th>last candle (open, UTC)</th><th>close</th><th>lag</th><th>present / filled / missing</th><th>last 24 h</th></tr></thead>
-      <tbody id="symbols"></tbody>
+      <tbody id="symbols">${d === null ? '' : symbolRows(d)}</tbody>
     </table>
   </section>
   <section>
-    <h2>Close price <select id="chart-symbol" aria-label="symbol"></select> <span class="kv" id="chart-last"></span></h2>
+    <h2>Close price <select id="chart-symbol" aria-label="symbol">${d === null ? '' : chartOptions(d)}</select> <span class="kv" id="chart-last"></span></h2>
     <svg id="chart" viewBox="0 0 720 200" preserveAspectRatio="none" role="img" aria-label="close prices">
       <line x1="70" y1="190" x2="710" y2="190" stroke="#2a3441"></line>
       <line x1="70" y1="10" x2="70" y2="190" stroke="#2a3441"></line>
@@ -272,7 +288,7 @@ const PAGE = `<!doctype html>
     <h2>Recent data quality events</h2>
     <table>
       <thead><tr><th>time (UTC)</th><th>symbol</th><th>event</th><th>gap</th><th>candles</th><th>message</th></tr></thead>
-      <tbody id="quality"></tbody>
+      <tbody id="quality">${d === null ? '' : qualityRows(d)}</tbody>
     </table>
   </section>
 </main>
@@ -281,8 +297,12 @@ const PAGE = `<!doctype html>
 </body>
 </html>
 `
+}
 
-/** The static page served at `/` (the same bytes every time; data comes from status.json). */
-export function renderStatusPage(): string {
-  return PAGE
+/**
+ * The page served at `/`. With data, its first paint is rendered here (status-html.ts); without,
+ * it is the empty shell its script fills from status.json.
+ */
+export function renderStatusPage(d: StatusData | null = null): string {
+  return page(d)
 }

@@ -7,7 +7,7 @@
  * one statement and lets SQL do the counting: a year is 525 600 minutes, and
  * only what a reader shows (counts, runs of one status) comes back.
  */
-import type { Queryable } from './db.ts'
+import type { Db, Queryable } from './db.ts'
 
 export type CoverageStatus = 'stored' | 'confirmed_empty' | 'missing' | 'in_progress'
 
@@ -162,4 +162,16 @@ export async function missingMinutes(
   )
   for (const row of r.rows) out.set(row.symbol, row.missing)
   return out
+}
+
+/**
+ * Runs `fn` in a transaction with JIT compilation off. A long range (a year) costs
+ * enough for PostgreSQL to JIT-compile the plan, and on TimescaleDB that means
+ * every chunk's expressions: seconds of compiling for a query that runs in less.
+ */
+export function withoutJit<T>(db: Db, fn: (q: Queryable) => Promise<T>): Promise<T> {
+  return db.tx(async (q) => {
+    await q.query('SET LOCAL jit = off')
+    return fn(q)
+  })
 }

@@ -8,8 +8,12 @@
 import { MINUTE_MS } from '../core/records.ts'
 import type { Queryable } from './db.ts'
 
-/** One character per minute: present from the stream, filled late (REST or archive), missing. */
-export type MinuteState = 'P' | 'F' | 'M'
+/**
+ * One character per minute, from minute_coverage: a candle from the stream (P), a
+ * candle filled late by REST or the archive (F), confirmed empty by Binance (E),
+ * missing (M), not overdue yet (I).
+ */
+export type MinuteState = 'P' | 'F' | 'E' | 'M' | 'I'
 
 export interface CompletenessOptions {
   readonly market: string
@@ -18,6 +22,8 @@ export interface CompletenessOptions {
   readonly from: number
   /** Open time (ms, a whole minute) just past the last minute of the grid (exclusive). */
   readonly to: number
+  /** How long after its close a minute without a candle is still in progress (default 70 s). */
+  readonly graceMs?: number
 }
 
 function assertMinute(name: string, ms: number): void {
@@ -28,10 +34,8 @@ function assertMinute(name: string, ms: number): void {
 const upper = (symbols: readonly string[]): string[] => [...new Set(symbols.map((s) => s.toUpperCase()))]
 
 /**
- * Per symbol, a string of (to − from) / 60 000 characters, oldest minute first:
- * 'P' a candle from the stream (source 'ws'), 'F' a candle filled late
- * (source 'rest' or 'archive'), 'M' no candle. Computed in SQL: a minute grid
- * LEFT JOIN an index range scan of candles_1m.
+ * Per symbol, a string of (to − from) / 60 000 MinuteState characters, oldest
+ * minute first: minute_coverage over the window, one statement for all symbols.
  */
 export async function minuteCompleteness(
   db: Queryable,
@@ -47,22 +51,21 @@ export async function minuteCompleteness(
     return out
   }
   const r = await db.query<{ symbol: string; cells: string | null }>(
-    `WITH grid AS (
-       SELECT g AS t FROM generate_series($1::timestamptz, $2::timestamptz - interval '1 minute', interval '1 minute') AS g
-     ), syms AS (
-       SELECT DISTINCT unnest($3::text[]) AS symbol
-     ), have AS (
-       SELECT symbol, open_time, source FROM candles_1m
-        WHERE market = $4 AND symbol = ANY($3::text[])
-          AND open_time >= $1::timestamptz AND open_time < $2::timestamptz
-     )
-     SELECT s.symbol,
-            string_agg(CASE WHEN h.source IS NULL THEN 'M' WHEN h.source = 'ws' THEN 'P' ELSE 'F' END, ''
-                       ORDER BY g.t) AS cells
-       FROM syms s CROSS JOIN grid g
-       LEFT JOIN have h ON h.symbol = s.symbol AND h.open_time = g.t
+    `SELECT s.symbol,
+            string_agg(CASE mc.status WHEN 'stored' THEN CASE WHEN mc.source = 'ws' THEN 'P' ELSE 'F' END
+                                      WHEN 'confirmed_empty' THEN 'E'
+                                      WHEN 'missing' THEN 'M'
+                                      ELSE 'I' END, '' ORDER BY mc.open_time) AS cells
+       FROM unnest($3::text[]) AS s(symbol)
+       CROSS JOIN LATERAL minute_coverage($4, s.symbol, $1::timestamptz, $2::timestamptz, $5::interval) AS mc
       GROUP BY s.symbol`,
-    [new Date(opts.from).toISOString(), new Date(opts.to).toISOString(), symbols, opts.market],
+    [
+      new Date(opts.from).toISOString(),
+      new Date(opts.to).toISOString(),
+      symbols,
+      opts.market,
+      `${(opts.graceMs ?? 70_000) / 1000} seconds`,
+    ],
   )
   for (const row of r.rows) out.set(row.symbol, row.cells ?? '')
   return out
@@ -74,24 +77,24 @@ export interface StateRuns {
   readonly present: number
   readonly filled: number
   readonly missing: number
+  readonly confirmed_empty: number
+  readonly in_progress: number
 }
+
+const STATES: ReadonlySet<string> = new Set(['P', 'F', 'E', 'M', 'I'])
 
 /** Run-length form of a completeness string (what the page draws, one rect per run). */
 export function toRuns(cells: string): StateRuns {
   const runs: Array<[MinuteState, number]> = []
-  let present = 0
-  let filled = 0
-  let missing = 0
+  const n = { P: 0, F: 0, E: 0, M: 0, I: 0 }
   for (const ch of cells) {
-    const state: MinuteState = ch === 'P' ? 'P' : ch === 'F' ? 'F' : 'M'
-    if (state === 'P') present++
-    else if (state === 'F') filled++
-    else missing++
+    const state = (STATES.has(ch) ? ch : 'M') as MinuteState
+    n[state]++
     const last = runs[runs.length - 1]
     if (last !== undefined && last[0] === state) last[1]++
     else runs.push([state, 1])
   }
-  return { runs, present, filled, missing }
+  return { runs, present: n.P, filled: n.F, missing: n.M, confirmed_empty: n.E, in_progress: n.I }
 }
 
 export interface LatestCandle {

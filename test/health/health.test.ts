@@ -70,6 +70,49 @@ describe('health rules', () => {
     assert.deepEqual(r, { status: 'degraded', reasons: ['stale data: BTCUSDT'] })
   })
 
+  it("degraded by a single missing minute in a symbol's covered window, naming it", () => {
+    const one = snap({
+      coverageCheckedAt: NOW - 5_000,
+      symbols: [
+        { symbol: 'BTCUSDT', lastCandleOpenTime: NOW - 90_000, candlesProcessed: 3, missingMinutes: 1 },
+        {
+          symbol: 'ETHUSDT',
+          market: 'usdm',
+          lastCandleOpenTime: NOW - 90_000,
+          candlesProcessed: 3,
+          missingMinutes: 0,
+        },
+      ],
+    })
+    assert.deepEqual(healthStatus(one), {
+      status: 'degraded',
+      reasons: ['missing minutes in the last 24 h: BTCUSDT 1'],
+    })
+    const body = healthBody(one)
+    assert.equal(body.symbols.BTCUSDT?.missing_minutes, 1)
+    assert.equal(body.symbols['usdm:ETHUSDT']?.missing_minutes, 0)
+    assert.equal(body.details.coverage_checked_at, new Date(NOW - 5_000).toISOString())
+    const futures = snap({
+      symbols: [
+        {
+          symbol: 'ETHUSDT',
+          market: 'usdm',
+          lastCandleOpenTime: NOW - 90_000,
+          candlesProcessed: 3,
+          missingMinutes: 2,
+        },
+      ],
+    })
+    assert.deepEqual(healthStatus(futures).reasons, ['missing minutes in the last 24 h: usdm:ETHUSDT 2'])
+    // Not counted yet (or no candle yet): no verdict from coverage.
+    const unknown = snap({
+      symbols: [{ symbol: 'BTCUSDT', lastCandleOpenTime: null, candlesProcessed: 0, missingMinutes: null }],
+    })
+    assert.equal(healthStatus(unknown).status, 'healthy')
+    assert.equal(healthBody(unknown).symbols.BTCUSDT?.missing_minutes, null)
+    assert.equal(healthBody(snap()).details.coverage_checked_at, null)
+  })
+
   it('the body has every contract field with its type', () => {
     const b = healthBody(snap())
     assert.equal(b.status, 'healthy')
@@ -96,6 +139,7 @@ describe('health rules', () => {
       last_candle_time: new Date(NOW - 90_000).toISOString(),
       lag_seconds: 30,
       candles_processed: 3,
+      missing_minutes: null,
     })
   })
 

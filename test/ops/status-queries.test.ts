@@ -27,18 +27,29 @@ function count(cells: string, ch: string): number {
 
 describe('toRuns', () => {
   it('run-length encodes and counts', () => {
-    assert.deepEqual(toRuns('PPPFMMP'), {
+    assert.deepEqual(toRuns('PPPFMMPEEI'), {
       runs: [
         ['P', 3],
         ['F', 1],
         ['M', 2],
         ['P', 1],
+        ['E', 2],
+        ['I', 1],
       ],
       present: 4,
       filled: 1,
       missing: 2,
+      confirmed_empty: 2,
+      in_progress: 1,
     })
-    assert.deepEqual(toRuns(''), { runs: [], present: 0, filled: 0, missing: 0 })
+    assert.deepEqual(toRuns(''), {
+      runs: [],
+      present: 0,
+      filled: 0,
+      missing: 0,
+      confirmed_empty: 0,
+      in_progress: 0,
+    })
   })
 })
 
@@ -83,7 +94,7 @@ for (const kind of pgTargets()) {
       await t?.cleanup()
     })
 
-    it('marks every minute of the day present, filled late or missing, oldest first', async () => {
+    it('marks every minute of the day present, filled late, confirmed empty or missing, oldest first', async () => {
       const grid = await minuteCompleteness(t.db, {
         market: 'spot',
         symbols: ['btcusdt', 'ETHUSDT', 'NOPEUSDT'],
@@ -95,9 +106,11 @@ for (const kind of pgTargets()) {
       assert.equal(btc.length, 1440)
       assert.equal(count(btc, 'P'), LAYOUT.BTCUSDT.present)
       assert.equal(count(btc, 'F'), LAYOUT.BTCUSDT.filled)
-      assert.equal(count(btc, 'M'), LAYOUT.BTCUSDT.missing)
+      // The hole is recorded gap_unfillable: Binance confirmed it empty.
+      assert.equal(count(btc, 'E'), LAYOUT.BTCUSDT.missing)
+      assert.equal(count(btc, 'M'), 0)
       // index i ↔ minute START + i min; the hole is end−300..end−298 → indices 1140..1142
-      assert.equal(btc.slice(1139, 1144), 'PMMMP')
+      assert.equal(btc.slice(1139, 1144), 'PEEEP')
       assert.equal(btc.slice(939, 946), 'PFFFFFP')
       assert.equal(btc[740], 'F', 'archive counts as filled late')
       const eth = grid.get('ETHUSDT') ?? ''
@@ -193,7 +206,8 @@ for (const kind of pgTargets()) {
       // the window moved a minute on: END−1440 (present) left it, END (present) joined.
       assert.equal(btc?.completeness.present, LAYOUT.BTCUSDT.present)
       assert.equal(btc?.completeness.filled, LAYOUT.BTCUSDT.filled)
-      assert.equal(btc?.completeness.missing, LAYOUT.BTCUSDT.missing)
+      assert.equal(btc?.completeness.confirmed_empty, LAYOUT.BTCUSDT.missing)
+      assert.equal(btc?.completeness.missing, 0)
       assert.equal(
         btc?.completeness.runs.reduce((n, r) => n + r[1], 0),
         1440,
