@@ -84,8 +84,7 @@ class IntervalFeatureWriter extends TypedEmitter<FeatureWriterEvents> implements
   constructor(opts: FeatureWriterOptions) {
     super()
     this.opts = opts
-    // 1 000 rows: a few milliseconds to build, so a backfill's rewrite never holds the event loop long.
-    this.cap = Math.max(1, Math.floor(opts.maxBatch ?? 1_000))
+    this.cap = Math.max(1, Math.floor(opts.maxBatch ?? 1_000)) // a few ms to build: the loop stays free
     this.maxKept = Math.max(1, Math.floor(opts.maxKeptRows ?? DEFAULT_MAX_KEPT_ROWS))
   }
 
