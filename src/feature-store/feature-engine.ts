@@ -18,7 +18,7 @@ import { type Candle, type Market, MINUTE_MS } from '../core/records.ts'
 import { retry, schedule } from '../core/retry.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import type { FeatureRow } from '../features/feature-row.ts'
-import { mergePoints, recomputeFeatures } from '../features/recompute.ts'
+import { mergePoints, recomputeFeatures, recomputeFeaturesInSteps } from '../features/recompute.ts'
 import type { SymbolState } from '../features/symbol-state.ts'
 import { latestCandleTime } from '../store/candle-queries.ts'
 import { isTransientDbError } from '../store/errors.ts'
@@ -119,7 +119,9 @@ class LiveFeatureEngine extends TypedEmitter<FeatureEngineEvents> implements Fea
         const stored = await this.withRetries(() =>
           readCandleSpan(this.opts.db, this.market, symbol, readFrom, newest),
         )
-        const r = recomputeFeatures(this.market, symbol, this.windows, stored.map(candlePoint), emitFrom)
+        // In steps: live candles wait in `early` meanwhile.
+        const points = stored.map(candlePoint)
+        const r = await recomputeFeaturesInSteps(this.market, symbol, this.windows, points, emitFrom)
         this.states.set(symbol, r.state)
         this.writer.add(r.rows)
       }
@@ -247,15 +249,21 @@ class LiveFeatureEngine extends TypedEmitter<FeatureEngineEvents> implements Fea
     const lo = s.fromOpenTime - this.reachMs
     const hi = s.toOpenTime + this.reachMs
     const stored = await this.withRetries(() => readCandleSpan(this.opts.db, this.market, s.symbol, lo, hi))
-    // From here on synchronous: no live candle can slip in between the merge and the swap.
     const state = this.stateOf(s.symbol)
     const touchesLive = state.newest <= hi
     const live = state.ring.points().filter((p) => p.openTime >= lo && (touchesLive || p.openTime <= hi))
     const late = this.late.between(s.symbol, lo, hi, this.opts.clock.now())
     const points = mergePoints(live, stored.map(candlePoint), late)
-    if (!points.some((p) => p.openTime >= s.fromOpenTime)) return
-    const r = recomputeFeatures(this.market, s.symbol, this.windows, points, s.fromOpenTime)
-    if (touchesLive) this.states.set(s.symbol, r.state)
+    const last = points.at(-1)
+    if (last === undefined || last.openTime < s.fromOpenTime) return
+    // In steps (a day of history is thousands of points): live candles keep arriving meanwhile.
+    const r = await recomputeFeaturesInSteps(this.market, s.symbol, this.windows, points, s.fromOpenTime)
+    if (touchesLive) {
+      // Synchronous from here: the new state takes in what the live state got during the steps, then replaces it.
+      for (const p of this.stateOf(s.symbol).ring.points())
+        if (p.openTime > last.openTime) r.state.push(p, r.rows)
+      this.states.set(s.symbol, r.state)
+    }
     // Rows of committed candles, recomputed: written now (another writer's candles are stored).
     this.writer.add(this.gate.take(r.rows))
     this.writer.writeNow()

@@ -9,7 +9,7 @@ export interface FeatureWriterOptions {
   /** A row waits at most this long before its batch is written. */
   intervalMs: number
   maxRetries: number
-  /** Rows per statement; default 5 000 (1 000 on PGlite, which blocks the event loop while it works). */
+  /** Rows per statement; default 1 000 (building a statement runs on the event loop: a few ms). */
   maxBatch?: number
   retryBaseMs?: number
   retryMaxMs?: number

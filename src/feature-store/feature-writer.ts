@@ -22,6 +22,7 @@
  */
 
 import type { TimerHandle } from '../core/clock.ts'
+import { nextTurn } from '../core/next-turn.ts'
 import { clockSleep, delayFor, schedule } from '../core/retry.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import { type FeatureRow, featureKey } from '../features/feature-row.ts'
@@ -83,8 +84,7 @@ class IntervalFeatureWriter extends TypedEmitter<FeatureWriterEvents> implements
   constructor(opts: FeatureWriterOptions) {
     super()
     this.opts = opts
-    const max = Math.max(1, Math.floor(opts.maxBatch ?? 5_000))
-    this.cap = opts.db.kind === 'pglite' ? Math.min(max, 1_000) : max
+    this.cap = Math.max(1, Math.floor(opts.maxBatch ?? 1_000)) // a few ms to build: the loop stays free
     this.maxKept = Math.max(1, Math.floor(opts.maxKeptRows ?? DEFAULT_MAX_KEPT_ROWS))
   }
 
@@ -174,7 +174,7 @@ class IntervalFeatureWriter extends TypedEmitter<FeatureWriterEvents> implements
           }
           await this.writeBatch(rows.slice(i, i + this.cap), pass)
           if (this.opts.db.kind === 'pglite' && i + this.cap < rows.length) {
-            await new Promise<void>((resolve) => setImmediate(resolve))
+            await nextTurn()
           }
         }
       } finally {
