@@ -11,11 +11,11 @@ import { benchDatabase } from './bench-db.ts'
 import { REPO, tempDir } from './proc.ts'
 import { fmt, fmtSample, type Row, summarize } from './stats.ts'
 
-const T0 = Date.UTC(2022, 0, 1)
+export const T0 = Date.UTC(2022, 0, 1)
 const iso = (t: number) => new Date(t).toISOString()
 
 /** In slices: one statement per 100 000 minutes stays within the pool's statement timeout. */
-async function seed(db: Awaited<ReturnType<typeof benchDatabase>>['db'], n: number): Promise<void> {
+export async function seed(db: Awaited<ReturnType<typeof benchDatabase>>['db'], n: number): Promise<void> {
   const slice = 100_000
   for (let a = 0; a < n; a += slice) {
     const params = [iso(T0), a, Math.min(n, a + slice) - 1]
@@ -42,11 +42,11 @@ async function seed(db: Awaited<ReturnType<typeof benchDatabase>>['db'], n: numb
 }
 
 /** Wall time and peak RSS (VmHWM, sampled until exit) of one command. */
-async function measure(
+export async function measure(
   cmd: string,
   args: string[],
   env: Record<string, string>,
-): Promise<{ s: number; rssMb: number }> {
+): Promise<{ s: number; rssMb: number; stderr: string }> {
   const t0 = performance.now()
   const child = spawn(cmd, args, {
     cwd: REPO,
@@ -70,10 +70,28 @@ async function measure(
   const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)))
   clearInterval(timer)
   if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err}`)
-  return { s: (performance.now() - t0) / 1000, rssMb: hwm }
+  return { s: (performance.now() - t0) / 1000, rssMb: hwm, stderr: err }
 }
 
-const BASELINE_SELECT = `SELECT c.market, c.symbol, c.open_time, c.close_time, c.open, c.high, c.low, c.close, c.volume,
+/** The CLI's arguments for an export of BTCUSDT, window 60, from T0 to `to` (ms). */
+export const exportArgs = (format: string, to: number, out: string) => [
+  join(REPO, 'bin/data-feeder.js'),
+  'export',
+  '--symbol',
+  'BTCUSDT',
+  '--from',
+  iso(T0),
+  '--to',
+  iso(to),
+  '--windows',
+  '60',
+  '--format',
+  format,
+  '--out',
+  out,
+]
+
+export const BASELINE_SELECT = `SELECT c.market, c.symbol, c.open_time, c.close_time, c.open, c.high, c.low, c.close, c.volume,
   c.quote_volume, c.trades, c.taker_buy_base, c.taker_buy_quote, c.first_trade_id, c.last_trade_id, c.taker_buy_ratio,
   c.range_bps, c.bid, c.bid_qty, c.ask, c.ask_qty, c.mid_price, c.spread_bps, f.close_zscore, f.close_minmax,
   f.volume_zscore, f.volume_minmax, f.window_count, c.source, c.ingested_at
@@ -89,22 +107,8 @@ export async function runExportBench({ quick }: { quick: boolean }): Promise<Row
   try {
     await seed(bench.db, n)
     const env = { DATABASE_URL: bench.url, DATA_DIR: dir, LOG_LEVEL: 'warn' }
-    const cli = (format: string, minutes: number) => [
-      join(REPO, 'bin/data-feeder.js'),
-      'export',
-      '--symbol',
-      'BTCUSDT',
-      '--from',
-      iso(T0),
-      '--to',
-      iso(T0 + (minutes - 1) * 60_000),
-      '--windows',
-      '60',
-      '--format',
-      format,
-      '--out',
-      join(dir, `out.${format}`),
-    ]
+    const cli = (format: string, minutes: number) =>
+      exportArgs(format, T0 + (minutes - 1) * 60_000, join(dir, `out.${format}`))
     const copy: number[] = []
     const pq: number[] = []
     const csv: number[] = []
