@@ -139,7 +139,7 @@ async function backfillSymbol(target: Target, range: MinuteRange, parts: Backfil
       logger.warn({ code: 'CANDLE_NOTICE_FAILED', symbol, err }, 'candle notice not sent'),
     )
     // History under the aggregates' watermark: their buckets are re-materialised now.
-    if (timescale) await refreshAggregates(db, all.from, all.to, clock.now())
+    if (timescale) await refreshAggregates(db, all.from, all.to, clock.now(), clock)
   }
   try {
     // Candles an earlier run committed but stopped before giving features are repaired too.

@@ -111,6 +111,13 @@ export const SCHEDULES = Object.freeze({
     jitter: [0.5, 1],
     use: 'the session listening for other writers’ candle notices was lost: connect again, then reload the live windows',
   },
+  'db.refresh': {
+    kind: 'exponential',
+    baseMs: 1_000,
+    maxMs: 10_000,
+    jitter: [0.5, 1],
+    use: 'TimescaleDB refused a continuous-aggregate refresh (55P03) while another refresh of it, such as a policy job, was running: tried again, at most 6 times in all',
+  },
   'spool.replay': {
     kind: 'exponential',
     baseMs: 5_000,

@@ -11,7 +11,7 @@ import type { Db } from './db.ts'
 import { REFRESH_MARGIN_MS, refreshAggregates, refreshAllAggregates } from './timescale-settings.ts'
 
 export interface AggregateRefresherOptions {
-  readonly db: Pick<Db, 'execLong'>
+  readonly db: Pick<Db, 'execLong' | 'query'>
   readonly clock: Clock
   /** How long notes gather before a refresh (default 1 000 ms). */
   readonly delayMs?: number
@@ -62,7 +62,7 @@ export class AggregateRefresher {
     const after = this.running ?? Promise.resolve()
     const started = this.opts.clock.now()
     const run = after
-      .then(() => refreshAllAggregates(this.opts.db, this.opts.clock.now(), retention1m))
+      .then(() => refreshAllAggregates(this.opts.db, this.opts.clock.now(), retention1m, this.opts.clock))
       .then(() => this.opts.onMaterialised?.(this.opts.clock.now() - started))
       .catch((err: unknown) => this.opts.onError?.(err))
       .finally(() => {
@@ -106,7 +106,7 @@ export class AggregateRefresher {
     const range = this.pending
     if (range === null) return Promise.resolve()
     this.pending = null
-    this.running = refreshAggregates(this.opts.db, range.fromMs, range.toMs, this.opts.clock.now())
+    this.running = refreshAggregates(this.opts.db, range.fromMs, range.toMs, this.opts.clock.now(), this.opts.clock)
       .then(() => this.opts.onRefreshed?.(range))
       .catch((err: unknown) => {
         this.opts.onError?.(err)

@@ -97,6 +97,14 @@ export function isTransientDbError(err: unknown): boolean {
  */
 const ROW_SQLSTATE_CLASSES = new Set(['22', '23'])
 
+/**
+ * 55P03 lock_not_available: TimescaleDB refuses a continuous-aggregate refresh while another
+ * one (a policy job, another process) is refreshing the same aggregate.
+ */
+export function isLockNotAvailable(err: unknown): boolean {
+  return classify(err, (sqlstate) => sqlstate === '55P03', 0, false)
+}
+
 export function isRowRejection(err: unknown): boolean {
   return classify(err, (sqlstate) => ROW_SQLSTATE_CLASSES.has(sqlstate.slice(0, 2)), 0, false)
 }

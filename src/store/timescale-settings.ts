@@ -10,10 +10,13 @@
  * bounds are ISO timestamps formatted here.
  */
 import type { TimescaleConfig } from '../config/config.ts'
+import { type Clock, systemClock } from '../core/clock.ts'
+import { retry, SCHEDULES } from '../core/retry.ts'
 import type { Db, Queryable } from './db.ts'
+import { isLockNotAvailable } from './errors.ts'
 
 /** Refreshes run for minutes on a large history: outside the pool's statement timeout. */
-type LongRunner = Pick<Db, 'execLong'>
+type LongRunner = Pick<Db, 'execLong' | 'query'>
 
 export const DEFAULT_TIMESCALE: TimescaleConfig = Object.freeze({
   mode: 'auto',
@@ -132,32 +135,66 @@ function bucketFloor(nowMs: number, bucketMs: number): number {
   return Math.floor((nowMs - REFRESH_MARGIN_MS) / bucketMs) * bucketMs
 }
 
+/**
+ * One refresh of one aggregate over [from, to) (null: from its first bucket). TimescaleDB
+ * refuses it (55P03) while another refresh of the same aggregate runs (a policy job, another
+ * process): that one finishes soon, so this one waits and tries again (`db.refresh`).
+ */
+function refreshOne(db: LongRunner, name: string, from: number | null, to: number, clock: Clock) {
+  const start = from === null ? 'NULL' : `'${new Date(from).toISOString()}'`
+  const sql = `CALL refresh_continuous_aggregate('${name}', ${start}, '${new Date(to).toISOString()}')`
+  return retry(() => db.execLong(sql), {
+    schedule: SCHEDULES['db.refresh'],
+    clock,
+    random: Math.random,
+    maxRetries: 5,
+    retryable: isLockNotAvailable,
+  })
+}
+
 /** Re-materialises the buckets holding minutes [fromMs, toMs] (those under the margin). */
-export async function refreshAggregates(db: LongRunner, fromMs: number, toMs: number, nowMs: number) {
+export async function refreshAggregates(
+  db: LongRunner,
+  fromMs: number,
+  toMs: number,
+  nowMs: number,
+  clock: Clock = systemClock,
+) {
   for (const a of AGGREGATES) {
     const w = refreshWindow(a.bucketMs, fromMs, toMs, nowMs)
-    if (w === null) continue
-    await db.execLong(
-      `CALL refresh_continuous_aggregate('${a.name}', '${new Date(w.from).toISOString()}', '${new Date(w.to).toISOString()}')`,
-    )
+    if (w !== null) await refreshOne(db, a.name, w.from, w.to, clock)
   }
 }
 
 /**
  * Materialises everything up to the margin: the first time, all history (an upgraded
  * plain database, a long backfill); afterwards only what was invalidated meanwhile.
- * Where raw retention is set, the window starts there, so a refresh never reaches
- * buckets whose minutes were dropped on purpose.
+ * Where raw retention is set, the window starts at the first whole bucket after it, so a
+ * refresh never reaches buckets whose minutes were dropped on purpose; an aggregate with no
+ * whole bucket between the two (a retention shorter than its bucket plus the margin) is left
+ * as it is rather than refused by TimescaleDB ("refresh window too small").
  */
-export async function refreshAllAggregates(db: LongRunner, nowMs: number, retention1m: string | null) {
-  const from =
-    retention1m === null
-      ? 'NULL'
-      : `(timestamptz '${new Date(nowMs).toISOString()}' - interval '${retention1m}')`
+export async function refreshAllAggregates(
+  db: LongRunner,
+  nowMs: number,
+  retention1m: string | null,
+  clock: Clock = systemClock,
+) {
+  const kept = retention1m === null ? null : await retentionStart(db, nowMs, retention1m)
   for (const a of AGGREGATES) {
-    const end = new Date(bucketFloor(nowMs, a.bucketMs)).toISOString()
-    await db.execLong(`CALL refresh_continuous_aggregate('${a.name}', ${from}, '${end}')`)
+    const end = bucketFloor(nowMs, a.bucketMs)
+    const from = kept === null ? null : Math.ceil(kept / a.bucketMs) * a.bucketMs
+    if (from !== null && end <= from) continue
+    await refreshOne(db, a.name, from, end, clock)
   }
+}
+
+/** now − RETENTION_1M, as the database reads the interval (months and all). */
+async function retentionStart(db: LongRunner, nowMs: number, retention: string): Promise<number> {
+  const r = await db.query<{ ms: string }>(
+    `SELECT (extract(epoch FROM (timestamptz '${new Date(nowMs).toISOString()}' - interval '${retention}')) * 1000)::int8::text AS ms`,
+  )
+  return Number(r.rows[0]?.ms)
 }
 
 export interface StorageRow {

@@ -3,6 +3,7 @@ import { createServer } from 'node:net'
 import { test } from 'node:test'
 import {
   isConnectionFailure,
+  isLockNotAvailable,
   isRowRejection,
   isStoreError,
   isTransientDbError,
@@ -135,4 +136,20 @@ test('an invalid DATABASE_URL is reported without echoing it', async () => {
     }),
     (err) => isStoreError(err, 'DB_CONFIG_INVALID') && !err.message.includes('hunter2'),
   )
+})
+
+test('a refresh refused for a concurrent one (55P03) is tried again; nothing else is', () => {
+  const refused = Object.assign(
+    new Error('could not refresh continuous aggregate "candles_5m" due to a concurrent refresh'),
+    {
+      code: '55P03',
+    },
+  )
+  assert.ok(isLockNotAvailable(refused))
+  assert.ok(
+    isLockNotAvailable(new StoreError('MIGRATION_FAILED', 'schema migration failed', { cause: refused })),
+  )
+  for (const code of ['55000', '57P01', '40001', '42P01', 'ECONNRESET'])
+    assert.ok(!isLockNotAvailable(Object.assign(new Error(code), { code })), code)
+  assert.ok(!isLockNotAvailable(new Error('Connection terminated unexpectedly')))
 })
