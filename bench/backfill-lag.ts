@@ -10,7 +10,16 @@
  * backfill (median of 6 samples over 30 s, `--quick`: 3 s).
  */
 import { benchDatabase } from './bench-db.ts'
-import { metric, rssMb, scrape, sleep, startFeeder, startSimProcess, universe } from './proc.ts'
+import {
+  metric,
+  rssMb,
+  scrape,
+  sleep,
+  startFeeder,
+  startLagControl,
+  startSimProcess,
+  universe,
+} from './proc.ts'
 import { fmt, fmtSample, type Row, type Sample, summarize } from './stats.ts'
 
 const SYMBOLS = 10
@@ -22,6 +31,8 @@ interface Run {
   seconds: number
   rss: number[]
   candles: number
+  /** The idle control process's own event-loop delay over the same window. */
+  control: { maxMs: number; p99Ms: number }
 }
 
 async function firstStart(env: Record<string, string>, minutes: number, quick: boolean): Promise<Run> {
@@ -34,6 +45,7 @@ async function firstStart(env: Record<string, string>, minutes: number, quick: b
     p99s.push(...metric(page, 'feeder_event_loop_lag_seconds'))
   }
   const t0 = Date.now()
+  const control = startLagControl()
   const feeder = await startFeeder(
     { ...env, BACKFILL_ENABLED: 'true', INITIAL_BACKFILL_MINUTES: String(minutes) },
     [],
@@ -55,6 +67,7 @@ async function firstStart(env: Record<string, string>, minutes: number, quick: b
       await sleep(250)
     }
     const seconds = (Date.now() - t0) / 1000
+    const controlLag = await control.stop()
     const rss: number[] = []
     for (let i = 0; i < 6; i++) {
       await sleep(quick ? 500 : 5_000)
@@ -69,8 +82,10 @@ async function firstStart(env: Record<string, string>, minutes: number, quick: b
       seconds,
       rss,
       candles,
+      control: controlLag,
     }
   } finally {
+    await control.stop().catch(() => {})
     await feeder.close()
   }
 }
@@ -80,7 +95,10 @@ function describe(runs: readonly Run[]): string {
   const p99 = summarize(runs.map((r) => Math.max(...r.p99s)))
   const secs = summarize(runs.map((r) => r.seconds))
   const slowest = Math.max(...runs.map((r) => r.slowestScrapeMs))
-  return `lag max ${fmtSample(max, 'ms', 1)}; worst p99 of a 250-ms scrape interval ${fmtSample(p99, 'ms', 1)}; slowest /metrics answer ${fmt(slowest)} ms; ${fmt(runs[0]?.candles ?? 0)} candles, spawn to done ${fmtSample(secs, 's', 1)}`
+  const cMax = summarize(runs.map((r) => r.control.maxMs))
+  const cP99 = summarize(runs.map((r) => r.control.p99Ms))
+  const typical = summarize(runs.map((r) => summarize(r.p99s).median))
+  return `lag max ${fmtSample(max, 'ms', 1)}; p99 per 250-ms scrape interval: worst ${fmtSample(p99, 'ms', 1)}, median ${fmtSample(typical, 'ms', 1)}; slowest /metrics answer ${fmt(slowest)} ms; ${fmt(runs[0]?.candles ?? 0)} candles, spawn to done ${fmtSample(secs, 's', 1)}; idle control process in the same windows: max ${fmtSample(cMax, 'ms', 1)}, p99 ${fmtSample(cP99, 'ms', 1)}`
 }
 
 function rssOf(runs: readonly Run[]): Sample {

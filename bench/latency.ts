@@ -19,17 +19,14 @@ import { benchDatabase } from './bench-db.ts'
 import { sleep, startSimProcess, tempDir, universe } from './proc.ts'
 import { fmt, fmtSample, type Row, summarize } from './stats.ts'
 
-const SPEED = 10
+export const SPEED = 10
 
 function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN
 }
 
-async function latencyRun(
-  symbols: number,
-  seconds: number,
-  extra: Record<string, string>,
-): Promise<{ ms: number[]; writes: number[] }> {
+/** The app in this process on a new PostgreSQL database, the simulator 10× fast in its own, at live frame rates. */
+export async function liveBenchApp(symbols: number, extra: Record<string, string> = {}) {
   const epoch = Math.floor(Date.now() / 60_000) * 60_000 - 86_400_000 - 2_000
   const sim = await startSimProcess({
     symbols,
@@ -58,6 +55,24 @@ async function latencyRun(
     clock: systemClock,
     logger: createLogger({ level: 'warn', format: 'json', destination: sink }),
   })
+  return {
+    app,
+    db: bench.db,
+    async close() {
+      await app.stop('bench end')
+      await sim.close()
+      await bench.drop()
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+async function latencyRun(
+  symbols: number,
+  seconds: number,
+  extra: Record<string, string>,
+): Promise<{ ms: number[]; writes: number[] }> {
+  const { app, close } = await liveBenchApp(symbols, extra)
   const ms: number[] = []
   const writes: number[] = []
   let recording = false
@@ -80,10 +95,7 @@ async function latencyRun(
     await sleep(seconds * 1000)
     recording = false
   } finally {
-    await app.stop('bench end')
-    await sim.close()
-    await bench.drop()
-    rmSync(dataDir, { recursive: true, force: true })
+    await close()
   }
   return { ms, writes }
 }

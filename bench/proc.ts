@@ -204,3 +204,31 @@ export function slope(xs: readonly number[], ys: readonly number[]): number {
   }
   return den === 0 ? 0 : num / den
 }
+
+const LAG_CONTROL = `const h = require('node:perf_hooks').monitorEventLoopDelay({ resolution: 10 })
+h.enable()
+setInterval(() => {}, 1000)
+process.on('SIGTERM', () => {
+  process.stdout.write(JSON.stringify({ maxMs: h.max / 1e6, p99Ms: h.percentile(99) / 1e6 }), () => process.exit(0))
+})`
+
+/**
+ * A bare node process measuring its own event-loop delay as prom-client does
+ * (monitorEventLoopDelay, 10 ms resolution): what the machine alone (other
+ * processes, the scheduler) does to a loop with no work, over the same window.
+ */
+export function startLagControl(): { stop(): Promise<{ maxMs: number; p99Ms: number }> } {
+  const child = spawn(process.execPath, ['-e', LAG_CONTROL], { stdio: ['ignore', 'pipe', 'ignore'] })
+  let out = ''
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString('utf8')
+  })
+  const exited = new Promise<void>((r) => child.once('exit', () => r()))
+  return {
+    async stop() {
+      child.kill('SIGTERM')
+      await exited
+      return JSON.parse(out) as { maxMs: number; p99Ms: number }
+    },
+  }
+}

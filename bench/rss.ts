@@ -13,7 +13,7 @@ import { readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { benchDatabase } from './bench-db.ts'
-import { REPO, rssMb, sleep, startFeeder, startNode, startSimProcess, universe } from './proc.ts'
+import { type Child, REPO, rssMb, sleep, startFeeder, startNode, startSimProcess, universe } from './proc.ts'
 import { fmt, fmtSample, type Row, summarize } from './stats.ts'
 
 const IMPORTS = `for (const m of ['ws', 'pg', 'pino', 'prom-client', 'zod']) await import(m);
@@ -48,11 +48,23 @@ export async function runIdleRssBench({ quick }: { quick: boolean }): Promise<Ro
     BINANCE_REST_URL: sim.httpBase,
   }
   try {
-    const feeder = await startFeeder({ ...env, DATABASE_URL: bench.url })
-    const fromSource = await startFeeder({ ...env, DATABASE_URL: bench.url, DATA_FEEDER_FROM_SOURCE: '1' })
+    // Started one after another: one that fails to start must not leave the others running.
+    const started: Child[] = []
+    const track = async <C extends Child>(p: Promise<C>): Promise<C> => {
+      const c = await p.catch(async (e: unknown) => {
+        await Promise.all(started.map((x) => x.close()))
+        throw e
+      })
+      started.push(c)
+      return c
+    }
+    const feeder = await track(startFeeder({ ...env, DATABASE_URL: bench.url }))
+    const fromSource = await track(
+      startFeeder({ ...env, DATABASE_URL: bench.url, DATA_FEEDER_FROM_SOURCE: '1' }),
+    )
     // As configured by default: the day of history fetched at start, then live.
     const defaults = { BACKFILL_ENABLED: 'true', INITIAL_BACKFILL_MINUTES: '1440' }
-    const withBackfill = await startFeeder({ ...env, ...defaults, DATABASE_URL: fresh.url })
+    const withBackfill = await track(startFeeder({ ...env, ...defaults, DATABASE_URL: fresh.url }))
     const bare = startNode(['-e', 'setInterval(() => {}, 1000)'])
     const libs = startNode(['--input-type=module', '-e', IMPORTS])
     const libsTsx = startNode(['--input-type=module', '-e', WITH_TSX])

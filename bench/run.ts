@@ -13,6 +13,7 @@ import { serverVersion } from './bench-db.ts'
 import { runBulkBench } from './bulk-upsert.ts'
 import { runCoverageBench } from './coverage.ts'
 import { runExportBench } from './export.ts'
+import { runFeatureLatencyBench } from './feature-latency.ts'
 import { runFeatureRows } from './feature-rows.ts'
 import { runFrameBench } from './frames.ts'
 import { runLatencyBench } from './latency.ts'
@@ -31,6 +32,7 @@ const BENCHES: Record<string, Bench> = {
   peer: runPeerBench,
   latency: runLatencyBench,
   features: runFeatureRows,
+  'feature-latency': runFeatureLatencyBench,
   rss: runIdleRssBench,
   symbols: runSymbolsBench,
   bulk: runBulkBench,

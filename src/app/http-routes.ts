@@ -117,6 +117,8 @@ export function createHttpRoutes(v: AppView): HttpRoutes {
         if (s.last !== null)
           metrics.lastCandleAge.set({ market, symbol }, Math.max(0, (exchangeNow - (s.last + 60_000)) / 1000))
       }
+      for (const a of l.features?.ages() ?? [])
+        metrics.featureAge.set({ market, symbol: a.symbol, window: String(a.window) }, a.seconds)
     }
     metrics.eventLoopLag.set(loopDelay.percentile(99) / 1e9)
     loopDelay.reset()

@@ -11,6 +11,7 @@ import type { AggregateRefresher } from '../store/aggregate-refresher.ts'
 import type { Db } from '../store/db.ts'
 import type { TimescaleStatus } from '../store/migrate.ts'
 import type { AppDeps } from './app-api.ts'
+import { CandleNotices } from './candle-notices.ts'
 import { DbSupervisor, openStoreWaiting } from './db-supervisor.ts'
 import type { ExchangeTime } from './exchange-time.ts'
 import type { HttpRoutes } from './http-routes.ts'
@@ -69,6 +70,7 @@ export function appSteps(deps: AppDeps, p: AppParts, s: StepShared): Step[] {
   const { metrics } = ctx
   const random = deps.random ? { random: deps.random } : {}
   const laneOf = (market: Market) => lanes.find((l) => l.module.id === market)
+  const notices = new CandleNotices(lanes, ctx)
 
   /** Commits backfilled candles; throws when the database refused some, so no gap is misjudged. */
   async function writeBackfill(candles: readonly Candle[]): Promise<void> {
@@ -84,6 +86,7 @@ export function appSteps(deps: AppDeps, p: AppParts, s: StepShared): Step[] {
     aggregates: boolean,
   ): void {
     void laneOf(market)?.features?.onHistoryChanged(symbol, from, to)
+    notices.sent(market, symbol, from, to) // other replicas' live windows
     if (aggregates) p.refresher?.note(from, to)
   }
 
@@ -157,8 +160,11 @@ export function appSteps(deps: AppDeps, p: AppParts, s: StepShared): Step[] {
       name: 'features',
       async start() {
         for (const l of lanes) await l.startFeatures(p.db as Db)
+        // Candles other processes commit reach the live windows (PostgreSQL).
+        notices.start(p.db as Db, deps.random)
       },
       async stop() {
+        await notices.stop()
         await Promise.all(lanes.map((l) => l.features?.close()))
       },
     },
@@ -180,6 +186,10 @@ export function appSteps(deps: AppDeps, p: AppParts, s: StepShared): Step[] {
         })
         p.output = o
         wireWriter(o.live, ctx, 'live')
+        // Feature rows of committed candles are written now: FEATURE_UPDATE_INTERVAL is only their bound.
+        o.live.on('flushed', (e) => {
+          for (const l of lanes) l.features?.candlesCommitted(e.candles)
+        })
         wireWriter(o.bulk, ctx, 'backfill')
         noteWrites(o.live, p.refresher)
         noteWrites(o.bulk, p.refresher)

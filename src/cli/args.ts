@@ -14,7 +14,16 @@ export class UsageError extends Error {
   }
 }
 
-export const COMMANDS = ['run', 'migrate', 'backfill', 'gaps', 'export', 'simulate', 'sql'] as const
+export const COMMANDS = [
+  'run',
+  'migrate',
+  'backfill',
+  'gaps',
+  'features',
+  'export',
+  'simulate',
+  'sql',
+] as const
 export type CommandName = (typeof COMMANDS)[number]
 
 export type Command =
@@ -41,6 +50,15 @@ export type Command =
       readonly from: number | null
       readonly to: number | null
       readonly json: boolean
+    }
+  | {
+      readonly name: 'features'
+      /** verify: compare the rows with the SQL oracle; rebuild: recompute and rewrite them. */
+      readonly mode: 'verify' | 'rebuild'
+      readonly market: Market | null
+      readonly symbol: string | null
+      readonly from: number
+      readonly to: number
     }
   | {
       readonly name: 'export'
@@ -141,6 +159,8 @@ export function parseCommand(argv: readonly string[], now: number): Command {
     from: { type: 'string' },
     to: { type: 'string' },
     json: { type: 'boolean' },
+    verify: { type: 'boolean' },
+    rebuild: { type: 'boolean' },
     port: { type: 'string' },
     host: { type: 'string' },
     speed: { type: 'string' },
@@ -154,6 +174,7 @@ export function parseCommand(argv: readonly string[], now: number): Command {
     migrate: [],
     backfill: ['symbol', 'market', 'from', 'to'],
     gaps: ['symbol', 'market', 'from', 'to', 'json'],
+    features: ['verify', 'rebuild', 'symbol', 'market', 'from', 'to'],
     export: ['symbol', 'market', 'from', 'to', 'format', 'windows', 'out', 'require-complete'],
     simulate: ['port', 'host', 'speed'],
     sql: ['json'],
@@ -198,6 +219,16 @@ export function parseCommand(argv: readonly string[], now: number): Command {
         ...range({ from: str('from'), to: str('to') }, now),
         json: values.json === true,
       }
+    }
+    case 'features': {
+      if ((values.verify === true) === (values.rebuild === true))
+        throw new UsageError('features: give one of --verify or --rebuild')
+      const market = marketFlag(str('market'))
+      const { from, to } = range({ from: str('from'), to: str('to') }, now)
+      if (from === null || to === null)
+        throw new UsageError('features: --from and --to are required (example: --from -1d --to -1m)')
+      const mode = values.verify === true ? 'verify' : 'rebuild'
+      return { name: 'features', mode, market, symbol: symbolFlag(str('symbol'), market), from, to }
     }
     case 'export':
       return exportCommand(str, values['require-complete'] === true, now)

@@ -6,7 +6,8 @@
  * rows whose windows hold the new candles are rewritten (FEATURE_WINDOWS), and
  * those of any candle in the range left without its rows (an earlier run that
  * stopped before this step), so that feature_cache equals a computation over
- * candles_1m.
+ * candles_1m. On PostgreSQL a notice tells a running service which candles
+ * were committed, so that its live feature windows take them in.
  */
 import { openStore } from '../app/db-supervisor.ts'
 import type { RestClient } from '../binance/rest/rest-api.ts'
@@ -21,6 +22,7 @@ import { BackfillRunner } from '../gaps/backfill-runner.ts'
 import type { Logger } from '../observability/logger.ts'
 import { writeAll } from '../outputs/output.ts'
 import { createBulkWriter } from '../outputs/postgres-output.ts'
+import { notifyCandles } from '../store/candle-notices.ts'
 import { detectGaps } from '../store/candle-queries.ts'
 import type { Db } from '../store/db.ts'
 import { StoreError } from '../store/errors.ts'
@@ -130,10 +132,14 @@ async function backfillSymbol(target: Target, range: MinuteRange, parts: Backfil
   await runner.idle()
   runner.close()
   await writer.close()
-  if (timescale && changed.length > 0) {
-    // History under the aggregates' watermark: their buckets are re-materialised now.
+  if (changed.length > 0) {
     const all = changed.reduce((a, b) => ({ from: Math.min(a.from, b.from), to: Math.max(a.to, b.to) }))
-    await refreshAggregates(db, all.from, all.to, clock.now())
+    // A service running on the same PostgreSQL reads its live windows again (its rows are rewritten below).
+    await notifyCandles(db, { market, symbol, ...all, sender: `backfill:${process.pid}` }).catch((err) =>
+      logger.warn({ code: 'CANDLE_NOTICE_FAILED', symbol, err }, 'candle notice not sent'),
+    )
+    // History under the aggregates' watermark: their buckets are re-materialised now.
+    if (timescale) await refreshAggregates(db, all.from, all.to, clock.now())
   }
   try {
     // Candles an earlier run committed but stopped before giving features are repaired too.
@@ -161,8 +167,11 @@ function spanOf(candles: readonly { openTime: number }[]): MinuteRange {
   return { from, to }
 }
 
-/** Rewrites the feature rows that the candles written in `changed` made stale, chunk by chunk. */
-async function rewriteFeatureRows(
+/**
+ * Rewrites the feature rows that the candles written in `changed` made stale, chunk by chunk;
+ * `rebuild`: exactly the rows of `changed`, over whatever is stored (features --rebuild).
+ */
+export async function rewriteFeatureRows(
   db: Db,
   clock: Clock,
   config: Config,
@@ -171,10 +180,17 @@ async function rewriteFeatureRows(
   symbol: string,
   changed: readonly MinuteRange[],
   progress: Progress,
-): Promise<void> {
-  if (changed.length === 0) return
+  rebuild = false,
+): Promise<number> {
+  if (changed.length === 0) return 0
   progress.phase(`rewriting features (windows ${config.featureWindows.join(', ')})`)
-  const writer = createFeatureWriter({ db, clock, intervalMs: 1000, maxRetries: config.dbMaxRetries })
+  const writer = createFeatureWriter({
+    db,
+    clock,
+    intervalMs: 1000,
+    maxRetries: config.dbMaxRetries,
+    force: rebuild,
+  })
   let failure: { error: unknown } | null = null
   writer.on('failed', (e) => {
     failure ??= { error: e.error }
@@ -186,6 +202,7 @@ async function rewriteFeatureRows(
         market,
         symbol,
         windows: config.featureWindows,
+        exact: rebuild,
         write: async (rows) => {
           writer.add(rows)
           await writer.flush()
@@ -204,6 +221,7 @@ async function rewriteFeatureRows(
       'features rewritten',
     )
     progress.phase(`features rewritten: ${done.rows} rows`)
+    return done.rows
   } finally {
     await writer.close()
   }

@@ -10,6 +10,8 @@ Usage:
                                          fill every missing closed minute in the range from REST
   data-feeder gaps [--symbol S] [--market M] [--from T] [--to T] [--json]
                                          report missing minutes; exit 0 when none are unexplained, 3 otherwise
+  data-feeder features --verify|--rebuild [--symbol S] [--market M] --from T --to T
+                                         check feature_cache against its SQL definition, or rewrite it
   data-feeder export --symbol S [--market M] --from T --to T [--format parquet|csv]
                    [--windows 60,1440] [--out FILE|-] [--require-complete]
                                          one row per minute (candle, quote, features, provenance)
@@ -25,7 +27,8 @@ Usage:
 Markets M: spot, usdm, coinm (futures); with --symbol the default is spot, without it all (of M).
 Times T: ISO-8601 (2024-01-01, 2024-01-01T12:00Z) or relative (-6h, -30d).
 Configuration comes from the environment or a .env file; see docs/OPERATIONS.md.
-Exit codes: 0 ok, 1 fatal error, 2 configuration or usage error, 3 gaps found (export: incomplete).
+Exit codes: 0 ok, 1 fatal error, 2 configuration or usage error, 3 gaps found (export:
+incomplete; features --verify: rows that differ from their definition).
 `
 
 const TIMES = `Times T: ISO-8601 (2024-01-01, 2024-01-01T12:00Z, read as UTC without a zone) or relative
@@ -83,6 +86,26 @@ ${TIMES}
 
 Exit codes: 0 no unexplained missing minute, 3 some are missing, 1 fatal error,
 2 usage or configuration error (including a symbol Binance does not list).
+`,
+  features: `Usage: data-feeder features --verify|--rebuild [--symbol S] [--market M] --from T --to T
+
+--verify compares every feature_cache row of the range (FEATURE_WINDOWS) with the features
+computed by SQL window functions over candles_1m as stored now, and lists what differs: rows
+whose values differ, stored candles without their row, rows without a candle. --rebuild
+recomputes the rows of the range from candles_1m and writes them over whatever is stored
+(rows without a candle are deleted). Safe beside a running service.
+
+  --verify     report; exit 3 when any row differs
+  --rebuild    recompute and rewrite
+  --symbol S   one symbol (e.g. BTCUSDT); default: TRADING_SYMBOLS
+  --market M   spot, usdm or coinm: the symbol's market (spot), else all its configured symbols
+  --from T     first minute (required); --to T  last minute (required)
+
+Times T: ISO-8601 (2024-01-01, 2024-01-01T12:00Z, read as UTC without a zone) or relative
+to now (-90m, -6h, -30d, -2w). A --to past the newest closed minute stops there.
+
+Exit codes: 0 every row matches (verify) or the rows were rewritten (rebuild), 3 some rows
+differ (verify), 1 fatal error, 2 usage or configuration error.
 `,
   export: `Usage: data-feeder export --symbol S [--market M] --from T --to T [--format parquet|csv]
                           [--windows 60,1440] [--out FILE|-] [--require-complete]

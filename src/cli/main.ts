@@ -1,7 +1,7 @@
 /**
  * The CLI edge: reads the environment (and .env), parses arguments, runs one
  * command, maps failures to the contract's exit codes.
- * 0 ok · 1 fatal · 2 configuration or usage · 3 gaps found.
+ * 0 ok · 1 fatal · 2 configuration or usage · 3 gaps found (export: incomplete; features --verify: rows differ).
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { parseEnv } from 'node:util'
@@ -80,6 +80,8 @@ async function main(argv: readonly string[]): Promise<number> {
         return await (await import('./backfill-command.ts')).runBackfill(command, config, logger, systemClock)
       case 'gaps':
         return await (await import('./gaps-command.ts')).runGaps(command, config, systemClock)
+      case 'features':
+        return await (await import('./features-command.ts')).runFeatures(command, config, logger, systemClock)
       case 'export':
         return await (await import('./export-command.ts')).runExport(command, config, logger, systemClock)
       case 'sql':

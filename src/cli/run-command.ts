@@ -1,7 +1,8 @@
-import { createApp } from '../app/app.ts'
+import { createApp, dbOptions } from '../app/app.ts'
 import type { Config } from '../config/config.ts'
 import type { Clock } from '../core/clock.ts'
 import type { Logger } from '../observability/logger.ts'
+import { loadDriver } from '../store/open-db.ts'
 
 /**
  * Runs the service until SIGTERM/SIGINT. Shutdown flushes what is buffered
@@ -11,6 +12,9 @@ import type { Logger } from '../observability/logger.ts'
  * same bound), then stops it.
  */
 export async function runService(config: Config, logger: Logger, clock: Clock): Promise<number> {
+  // The database driver is loaded with the rest of the code, before the service opens a socket or
+  // measures its event loop: loading blocks the loop in one piece (pg's ≈ 30 ms, undici included on Node 20).
+  await loadDriver(dbOptions(config).kind)
   const app = createApp({ config, clock, logger })
   const signalled = new Promise<string>((resolve) => {
     for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => resolve(sig))

@@ -104,6 +104,13 @@ export const SCHEDULES = Object.freeze({
     jitter: [0.5, 1],
     use: 'feature rows kept after the retries ran out; base = FEATURE_UPDATE_INTERVAL',
   },
+  'db.listen': {
+    kind: 'exponential',
+    baseMs: 1_000,
+    maxMs: 30_000,
+    jitter: [0.5, 1],
+    use: 'the session listening for other writers’ candle notices was lost: connect again, then reload the live windows',
+  },
   'spool.replay': {
     kind: 'exponential',
     baseMs: 5_000,

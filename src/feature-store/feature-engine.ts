@@ -6,80 +6,35 @@
  * every row whose window saw it, and rebuilds the live state when it is touched,
  * so that feature_cache equals a full recomputation over candles_1m.
  *
- * Feature rows carry no foreign key: a live row may be committed before its
- * candle (the candle writer is asynchronous too). Never logs: listen to events.
+ * A live row waits for its candle's commit (candlesCommitted, at most the
+ * update interval: commit-gate.ts), then is written at once; reloadLive reads
+ * the live windows again when another process may have written into them.
+ * Never logs: listen to events.
  */
 
-import { type CandlePoint, candlePoint, samePoint } from '../core/candle-point.ts'
-import type { Clock, TimerHandle } from '../core/clock.ts'
+import { candlePoint, samePoint } from '../core/candle-point.ts'
+import type { TimerHandle } from '../core/clock.ts'
 import { type Candle, type Market, MINUTE_MS } from '../core/records.ts'
 import { retry, schedule } from '../core/retry.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import type { FeatureRow } from '../features/feature-row.ts'
-import { mergePoints, recomputeFeatures } from '../features/recompute.ts'
+import { mergePoints, recomputeFeatures, recomputeFeaturesInSteps } from '../features/recompute.ts'
 import type { SymbolState } from '../features/symbol-state.ts'
 import { latestCandleTime } from '../store/candle-queries.ts'
-import type { Db } from '../store/db.ts'
 import { isTransientDbError } from '../store/errors.ts'
+import { CommitGate } from './commit-gate.ts'
+import { type FeatureAge, FeatureAgeTracker } from './feature-age.ts'
+import type {
+  FeatureEngine,
+  FeatureEngineEvents,
+  FeatureEngineOptions,
+  HistorySpan,
+} from './feature-engine-api.ts'
 import { readCandleSpan, readLatestFeatureTimes } from './feature-sql.ts'
-import {
-  createFeatureWriter,
-  type FeatureFailure,
-  type FeatureFlushInfo,
-  type FeatureRetryInfo,
-  type FeatureWriter,
-} from './feature-writer.ts'
+import { createFeatureWriter, type FeatureWriter } from './feature-writer.ts'
+import { LateCandles } from './late-candles.ts'
 
-export interface FeatureEngineOptions {
-  db: Db
-  clock: Clock
-  market?: Market
-  symbols: readonly string[]
-  /** Window sizes in candles (FEATURE_WINDOWS). */
-  windows: readonly number[]
-  /** FEATURE_UPDATE_INTERVAL in ms: a row is written at most this long after its candle. */
-  updateIntervalMs: number
-  maxRetries: number
-  random?: () => number
-  retryBaseMs?: number
-  retryMaxMs?: number
-  maxBatch?: number
-}
-
-export interface HistorySpan {
-  symbol: string
-  fromOpenTime: number
-  toOpenTime: number
-}
-
-/**
- * Rows that could not be written (kept for later, or given up: `final`), or a
- * repair whose candles could not be read (`repair` set; retried later unless
- * the engine is closed, then final).
- */
-export interface FeatureEngineFailure extends FeatureFailure {
-  repair?: HistorySpan
-}
-
-type Events = { flushed: FeatureFlushInfo; retry: FeatureRetryInfo; failed: FeatureEngineFailure }
-
-export interface FeatureEngine {
-  /** Fills every symbol's windows from candles_1m and writes rows its stored candles lack. */
-  warmUp(): Promise<void>
-  /** A closed candle, in any order: a newer one is computed at once, an older or changed one repairs history. */
-  onCandle(c: Candle): void
-  /** Candles with open time in [from, to] were inserted or changed in candles_1m (and committed). */
-  onHistoryChanged(symbol: string, fromOpenTime: number, toOpenTime: number): Promise<void>
-  /** True when every (symbol, window) window holds window_size candles. */
-  warmedUp(): boolean
-  /** Finishes pending repairs and writes every row computed so far. */
-  flush(): Promise<void>
-  /** Flushes and stops; idempotent. */
-  close(): Promise<void>
-  /** Rows given up since the last call (emitted as 'failed' with `final: true` too). */
-  takeFailed(): FeatureRow[]
-  on<K extends keyof Events>(event: K, fn: (info: Events[K]) => void): void
-}
+export * from './feature-engine-api.ts'
 
 export function createFeatureEngine(opts: FeatureEngineOptions): FeatureEngine {
   return new LiveFeatureEngine(opts)
@@ -88,7 +43,7 @@ export function createFeatureEngine(opts: FeatureEngineOptions): FeatureEngine {
 /** Late candles stay in the repair overlay this long: the candle writer has committed them by then. */
 const OVERLAY_TTL_MS = 15 * MINUTE_MS
 
-class LiveFeatureEngine extends TypedEmitter<Events> implements FeatureEngine {
+class LiveFeatureEngine extends TypedEmitter<FeatureEngineEvents> implements FeatureEngine {
   private readonly opts: FeatureEngineOptions
   private readonly market: Market
   private readonly symbols: readonly string[]
@@ -97,8 +52,10 @@ class LiveFeatureEngine extends TypedEmitter<Events> implements FeatureEngine {
   private readonly reachMs: number
   private readonly writer: FeatureWriter
   private readonly states = new Map<string, SymbolState>()
-  /** Candles handed to onCandle out of order, which candles_1m may not hold yet. */
-  private readonly overlay = new Map<string, Map<number, { point: CandlePoint; at: number }>>()
+  private readonly late = new LateCandles(OVERLAY_TTL_MS)
+  private readonly age: FeatureAgeTracker
+  /** Live rows wait here for their candle's commit (at most the update interval). */
+  private readonly gate: CommitGate
   private readonly timers = new Set<TimerHandle>()
   private warming: Promise<void> | null = null
   private warm = false
@@ -127,7 +84,15 @@ class LiveFeatureEngine extends TypedEmitter<Events> implements FeatureEngine {
       ...(opts.retryMaxMs === undefined ? {} : { retryMaxMs: opts.retryMaxMs }),
       ...(opts.maxBatch === undefined ? {} : { maxBatch: opts.maxBatch }),
     })
-    this.writer.on('flushed', (i) => this.emit('flushed', i))
+    this.age = new FeatureAgeTracker(this.windows)
+    this.gate = new CommitGate(opts.clock, opts.updateIntervalMs, (rows) => {
+      this.writer.add(rows)
+      this.writer.writeNow()
+    })
+    this.writer.on('flushed', (i) => {
+      this.age.noteWritten(i.rows)
+      this.emit('flushed', i)
+    })
     this.writer.on('retry', (i) => this.emit('retry', i))
     this.writer.on('failed', (i) => this.emit('failed', i))
   }
@@ -143,14 +108,20 @@ class LiveFeatureEngine extends TypedEmitter<Events> implements FeatureEngine {
         // Rows lost with a crash (computed, not yet written) are rewritten for the candles of the
         // last window; older gaps in feature_cache are repaired through onHistoryChanged.
         let missingAfter = Number.POSITIVE_INFINITY
-        for (const w of this.windows)
-          missingAfter = Math.min(missingAfter, latest.get(w) ?? Number.NEGATIVE_INFINITY)
+        this.age.noteCandle(symbol, newest)
+        for (const w of this.windows) {
+          const t = latest.get(w) ?? null
+          if (t !== null) this.age.noteRow(symbol, w, t)
+          missingAfter = Math.min(missingAfter, t ?? Number.NEGATIVE_INFINITY)
+        }
         const emitFrom = Math.max(missingAfter + MINUTE_MS, newest - this.reachMs)
         const readFrom = Math.min(newest, emitFrom) - this.reachMs
         const stored = await this.withRetries(() =>
           readCandleSpan(this.opts.db, this.market, symbol, readFrom, newest),
         )
-        const r = recomputeFeatures(this.market, symbol, this.windows, stored.map(candlePoint), emitFrom)
+        // In steps: live candles wait in `early` meanwhile.
+        const points = stored.map(candlePoint)
+        const r = await recomputeFeaturesInSteps(this.market, symbol, this.windows, points, emitFrom)
         this.states.set(symbol, r.state)
         this.writer.add(r.rows)
       }
@@ -177,18 +148,17 @@ class LiveFeatureEngine extends TypedEmitter<Events> implements FeatureEngine {
       return
     }
     const p = candlePoint(c)
+    this.age.noteCandle(c.symbol, p.openTime)
     const state = this.stateOf(c.symbol)
     if (p.openTime > state.newest) {
       const rows: FeatureRow[] = []
       state.push(p, rows)
-      this.writer.add(rows)
+      this.gate.hold(rows)
       return
     }
     const seq = state.ring.find(p.openTime)
     if (seq >= 0 && samePoint(state.ring.point(seq), p)) return // a replay: nothing changed
-    const late = this.overlay.get(c.symbol) ?? new Map<number, { point: CandlePoint; at: number }>()
-    this.overlay.set(c.symbol, late)
-    late.set(p.openTime, { point: p, at: this.opts.clock.now() })
+    this.late.add(c.symbol, p, this.opts.clock.now())
     void this.onHistoryChanged(c.symbol, p.openTime, p.openTime)
   }
 
@@ -200,6 +170,26 @@ class LiveFeatureEngine extends TypedEmitter<Events> implements FeatureEngine {
     return run
   }
 
+  async reloadLive(only?: { symbol: string; to: number }): Promise<void> {
+    await this.warming?.catch(() => {})
+    const spans = [...this.states].filter(
+      ([sym, st]) =>
+        Number.isFinite(st.newest) &&
+        (only === undefined || (only.symbol === sym && only.to >= st.newest - this.reachMs)),
+    )
+    await Promise.all(
+      spans.map(([sym, st]) => this.onHistoryChanged(sym, st.newest - this.reachMs, st.newest)),
+    )
+  }
+
+  candlesCommitted(candles: readonly Candle[]): void {
+    this.gate.committed(candles)
+  }
+
+  ages(): FeatureAge[] {
+    return this.age.ages()
+  }
+
   warmedUp(): boolean {
     return this.warm && this.symbols.every((s) => this.states.get(s)?.isFull() === true)
   }
@@ -207,6 +197,7 @@ class LiveFeatureEngine extends TypedEmitter<Events> implements FeatureEngine {
   async flush(): Promise<void> {
     await this.warming
     await this.repairs
+    this.gate.releaseAll()
     await this.writer.flush()
   }
 
@@ -258,27 +249,24 @@ class LiveFeatureEngine extends TypedEmitter<Events> implements FeatureEngine {
     const lo = s.fromOpenTime - this.reachMs
     const hi = s.toOpenTime + this.reachMs
     const stored = await this.withRetries(() => readCandleSpan(this.opts.db, this.market, s.symbol, lo, hi))
-    // From here on synchronous: no live candle can slip in between the merge and the swap.
     const state = this.stateOf(s.symbol)
     const touchesLive = state.newest <= hi
     const live = state.ring.points().filter((p) => p.openTime >= lo && (touchesLive || p.openTime <= hi))
-    const points = mergePoints(live, stored.map(candlePoint), this.lateCandles(s.symbol, lo, hi))
-    if (!points.some((p) => p.openTime >= s.fromOpenTime)) return
-    const r = recomputeFeatures(this.market, s.symbol, this.windows, points, s.fromOpenTime)
-    if (touchesLive) this.states.set(s.symbol, r.state)
-    this.writer.add(r.rows)
-  }
-
-  private lateCandles(symbol: string, lo: number, hi: number): CandlePoint[] {
-    const late = this.overlay.get(symbol)
-    if (late === undefined) return []
-    const now = this.opts.clock.now()
-    const out: CandlePoint[] = []
-    for (const [t, e] of late) {
-      if (now - e.at > OVERLAY_TTL_MS) late.delete(t)
-      else if (t >= lo && t <= hi) out.push(e.point)
+    const late = this.late.between(s.symbol, lo, hi, this.opts.clock.now())
+    const points = mergePoints(live, stored.map(candlePoint), late)
+    const last = points.at(-1)
+    if (last === undefined || last.openTime < s.fromOpenTime) return
+    // In steps (a day of history is thousands of points): live candles keep arriving meanwhile.
+    const r = await recomputeFeaturesInSteps(this.market, s.symbol, this.windows, points, s.fromOpenTime)
+    if (touchesLive) {
+      // Synchronous from here: the new state takes in what the live state got during the steps, then replaces it.
+      for (const p of this.stateOf(s.symbol).ring.points())
+        if (p.openTime > last.openTime) r.state.push(p, r.rows)
+      this.states.set(s.symbol, r.state)
     }
-    return out.sort((a, b) => a.openTime - b.openTime)
+    // Rows of committed candles, recomputed: written now (another writer's candles are stored).
+    this.writer.add(this.gate.take(r.rows))
+    this.writer.writeNow()
   }
 
   private withRetries<T>(fn: () => Promise<T>): Promise<T> {

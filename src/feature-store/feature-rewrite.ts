@@ -25,6 +25,8 @@ export interface FeatureRewriteOptions {
   readonly write: (rows: readonly FeatureRow[]) => Promise<void>
   /** Minutes of rows recomputed per step; default 10 000. */
   readonly chunkMinutes?: number
+  /** Rewrite the rows of the given spans only, not those after them that see them (`features --rebuild`). */
+  readonly exact?: boolean
 }
 
 export interface FeatureRewriteResult {
@@ -56,7 +58,7 @@ export async function rewriteFeatures(
   }
   const reach = featureReachMs(windows)
   const step = Math.max(1, Math.floor(o.chunkMinutes ?? DEFAULT_CHUNK_MINUTES)) * MINUTE_MS
-  const spans = affectedSpans(changed, windows)
+  const spans = o.exact === true ? mergeRanges(changed) : affectedSpans(changed, windows)
   let rows = 0
   for (const span of spans) {
     for (let from = span.from; from <= span.to; from += step) {

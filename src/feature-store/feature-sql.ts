@@ -27,19 +27,36 @@ const COLUMNS: readonly UnnestColumn<FeatureRow>[] = [
   { name: 'close_std', type: 'float8', value: (r) => nonFinite(r.closeStd) },
   { name: 'window_count', type: 'int4', value: (r) => r.windowCount },
   { name: 'window_full', type: 'bool', value: (r) => r.windowFull },
+  { name: 'window_quoted', type: 'int4', value: (r) => r.windowQuoted },
 ]
 
 const VALUE_COLUMNS = COLUMNS.slice(4).map((c) => c.name)
 
-/** Identical recomputations (repairs rewrite whole spans) change nothing, not even computed_at. */
-export const FEATURE_UPSERT_SQL = `${unnestInsertSql('feature_cache', 'f', COLUMNS)}
+const UPSERT = `${unnestInsertSql('feature_cache', 'f', COLUMNS)}
 ON CONFLICT (market, symbol, open_time, window_size) DO UPDATE SET
     ${VALUE_COLUMNS.map((c) => `${c} = excluded.${c}`).join(',\n    ')},
     computed_at = now()
   WHERE (${VALUE_COLUMNS.map((c) => `f.${c}`).join(', ')})
         IS DISTINCT FROM (${VALUE_COLUMNS.map((c) => `excluded.${c}`).join(', ')})`
 
-const STATEMENT_NAME = `features_upsert_${createHash('sha1').update(FEATURE_UPSERT_SQL).digest('hex').slice(0, 12)}`
+/**
+ * The guard: a window only gains candles and quotes, so a row computed from an
+ * older view of candles_1m (a delayed live write, a rewrite that read before
+ * another writer's commit) has a smaller window_count or window_quoted than the
+ * stored row, and is refused. Rows from before migration 011 (no
+ * window_quoted) take any write. Identical recomputations (repairs rewrite whole
+ * spans) change nothing, not even computed_at.
+ */
+export const FEATURE_UPSERT_SQL = `${UPSERT}
+    AND excluded.window_count >= coalesce(f.window_count, 0)
+    AND excluded.window_quoted >= coalesce(f.window_quoted, 0)`
+
+/** Without the guard: `features --rebuild`, whose rows are the truth even where candles were deleted. */
+export const FEATURE_REBUILD_SQL = UPSERT
+
+const statementName = (sql: string) => `features_${createHash('sha1').update(sql).digest('hex').slice(0, 12)}`
+const GUARDED_NAME = statementName(FEATURE_UPSERT_SQL)
+const FORCED_NAME = statementName(FEATURE_REBUILD_SQL)
 
 /** Collapses rows with the same key (ON CONFLICT cannot touch a row twice); the last one wins. */
 export function dedupeFeatureRows(rows: readonly FeatureRow[]): FeatureRow[] {
@@ -48,17 +65,17 @@ export function dedupeFeatureRows(rows: readonly FeatureRow[]): FeatureRow[] {
   return byKey.size === rows.length ? [...rows] : [...byKey.values()]
 }
 
-export function buildFeatureUpsert(rows: readonly FeatureRow[]): {
-  name: string
-  text: string
-  values: string[]
-} {
-  const unique = dedupeFeatureRows(rows)
-  return { name: STATEMENT_NAME, text: FEATURE_UPSERT_SQL, values: unnestParams(unique, COLUMNS) }
+export function buildFeatureUpsert(
+  rows: readonly FeatureRow[],
+  force = false,
+): { name: string; text: string; values: string[] } {
+  const values = unnestParams(dedupeFeatureRows(rows), COLUMNS)
+  return force
+    ? { name: FORCED_NAME, text: FEATURE_REBUILD_SQL, values }
+    : { name: GUARDED_NAME, text: FEATURE_UPSERT_SQL, values }
 }
 
-/** NaN/±Infinity cannot be a meaningful feature: store null rather than a poisoned value. */
-/** NaN and ±Infinity are stored as NULL. */
+/** NaN and ±Infinity cannot be a meaningful feature: stored as NULL rather than a poisoned value. */
 function nonFinite(v: number | null): number | null {
   return v !== null && !Number.isFinite(v) ? null : v
 }

@@ -9,21 +9,25 @@ export interface FeatureWriterOptions {
   /** A row waits at most this long before its batch is written. */
   intervalMs: number
   maxRetries: number
-  /** Rows per statement; default 5 000 (1 000 on PGlite, which blocks the event loop while it works). */
+  /** Rows per statement; default 1 000 (building a statement runs on the event loop: a few ms). */
   maxBatch?: number
   retryBaseMs?: number
   retryMaxMs?: number
   random?: () => number
-  /** Rows kept for a later retry while the database fails; default 1 000 000. */
+  /** Rows kept for a later retry while the database fails; default 200 000. */
   maxKeptRows?: number
+  /** Write over whatever is stored, past the guard of what rows were computed from (`features --rebuild`). */
+  force?: boolean
 }
 
 export interface FeatureFlushInfo {
   size: number
   attempts: number
   durationMs: number
-  /** Rows inserted or changed; identical rewrites count 0. */
+  /** Rows inserted or changed; identical rewrites and rows the guard refused count 0. */
   changed: number
+  /** The rows of the statement (inserted, changed, identical or refused). */
+  rows: readonly FeatureRow[]
 }
 
 export interface FeatureRetryInfo {
@@ -53,6 +57,8 @@ export type FeatureWriterEvents = {
 
 export interface FeatureWriter {
   add(rows: readonly FeatureRow[]): void
+  /** Writes the buffered rows now, or right after the pass in flight. */
+  writeNow(): void
   /** Rows buffered, in flight, or kept for a later retry. */
   readonly bufferSize: number
   /** Writes everything handed in so far now, kept rows included; resolves when it is written, kept again or failed. */

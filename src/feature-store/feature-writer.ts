@@ -1,6 +1,8 @@
 /**
  * Writes feature rows to feature_cache in batches, at most `intervalMs` after a
- * row is handed in (FEATURE_UPDATE_INTERVAL), with the candle writer's discipline:
+ * row is handed in (FEATURE_UPDATE_INTERVAL), or at once on writeNow() (the
+ * engine calls it when the rows' candles are committed), with the candle
+ * writer's discipline:
  * - one set-based upsert per batch (cut at maxBatch rows), never two in flight,
  *   batches in arrival order, the latest row for a key wins;
  * - transient errors (isTransientDbError) retried with jittered exponential
@@ -20,6 +22,7 @@
  */
 
 import type { TimerHandle } from '../core/clock.ts'
+import { nextTurn } from '../core/next-turn.ts'
 import { clockSleep, delayFor, schedule } from '../core/retry.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import { type FeatureRow, featureKey } from '../features/feature-row.ts'
@@ -75,12 +78,13 @@ class IntervalFeatureWriter extends TypedEmitter<FeatureWriterEvents> implements
   private lastChance = false
   private closing: Promise<void> | null = null
   private failed: FeatureRow[] = []
+  /** writeNow() was called while a pass ran: the next pass starts as soon as it ends. */
+  private soon = false
 
   constructor(opts: FeatureWriterOptions) {
     super()
     this.opts = opts
-    const max = Math.max(1, Math.floor(opts.maxBatch ?? 5_000))
-    this.cap = opts.db.kind === 'pglite' ? Math.min(max, 1_000) : max
+    this.cap = Math.max(1, Math.floor(opts.maxBatch ?? 1_000)) // a few ms to build: the loop stays free
     this.maxKept = Math.max(1, Math.floor(opts.maxKeptRows ?? DEFAULT_MAX_KEPT_ROWS))
   }
 
@@ -103,6 +107,12 @@ class IntervalFeatureWriter extends TypedEmitter<FeatureWriterEvents> implements
       this.buffer.set(key, r)
     }
     if (this.timer === null && this.running === null) this.armTimer()
+  }
+
+  writeNow(): void {
+    if (this.closed || this.buffer.size === 0) return
+    if (this.running !== null) this.soon = true
+    else void this.pump()
   }
 
   async flush(): Promise<void> {
@@ -150,6 +160,7 @@ class IntervalFeatureWriter extends TypedEmitter<FeatureWriterEvents> implements
     if (this.running !== null) return this.running
     this.timer?.cancel()
     this.timer = null
+    this.soon = false
     const rows = [...this.buffer.values()]
     this.buffer = new Map()
     this.inFlight = rows.length
@@ -163,7 +174,7 @@ class IntervalFeatureWriter extends TypedEmitter<FeatureWriterEvents> implements
           }
           await this.writeBatch(rows.slice(i, i + this.cap), pass)
           if (this.opts.db.kind === 'pglite' && i + this.cap < rows.length) {
-            await new Promise<void>((resolve) => setImmediate(resolve))
+            await nextTurn()
           }
         }
       } finally {
@@ -184,7 +195,9 @@ class IntervalFeatureWriter extends TypedEmitter<FeatureWriterEvents> implements
       this.keptDue = false
       this.requeueKept()
     }
-    if (this.buffer.size > 0 && this.timer === null && !this.closed) this.armTimer()
+    if (this.buffer.size === 0 || this.closed) return
+    if (this.soon) void this.pump()
+    else if (this.timer === null) this.armTimer()
   }
 
   /** Writes one batch to the end: success, split, rejection, or deferral. Never throws. */
@@ -195,7 +208,7 @@ class IntervalFeatureWriter extends TypedEmitter<FeatureWriterEvents> implements
       write: async (rows) => {
         if (pass.blocked !== null) throw NOT_SENT
         try {
-          return (await this.opts.db.query(buildFeatureUpsert(rows))).rowCount ?? 0
+          return (await this.opts.db.query(buildFeatureUpsert(rows, this.opts.force))).rowCount ?? 0
         } catch (error) {
           // Not transient and not about these rows (read-only, privilege, missing table…):
           // every split would fail alike, so the rest of the pass waits instead.
@@ -209,12 +222,8 @@ class IntervalFeatureWriter extends TypedEmitter<FeatureWriterEvents> implements
         this.inFlight -= rows.length
         pass.wrote = true
         this.laterRound = 0
-        this.emit('flushed', {
-          size: rows.length,
-          attempts,
-          durationMs: this.opts.clock.now() - started,
-          changed,
-        })
+        const durationMs = this.opts.clock.now() - started
+        this.emit('flushed', { size: rows.length, attempts, durationMs, changed, rows })
       },
       retrying: (info) => this.emit('retry', info),
       failed: (rows, error) => {

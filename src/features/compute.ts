@@ -77,5 +77,6 @@ export function computeFeatures(
     closeStd: w.close.std() / FRACTION_UNITS,
     windowCount: count,
     windowFull: count === w.size,
+    windowQuoted: w.spreadBps.n,
   }
 }

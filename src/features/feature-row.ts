@@ -22,6 +22,8 @@ export interface FeatureRow {
   /** Candles actually in the window (fewer than windowSize for a young symbol or across a hole). */
   readonly windowCount: number
   readonly windowFull: boolean
+  /** Candles of the window that carry a spread (a quote): with windowCount, what the row was computed from. */
+  readonly windowQuoted: number
 }
 
 export function featureKey(r: Pick<FeatureRow, 'market' | 'symbol' | 'openTime' | 'windowSize'>): string {

@@ -6,6 +6,7 @@
  */
 
 import type { CandlePoint } from '../core/candle-point.ts'
+import { nextTurn } from '../core/next-turn.ts'
 import type { Market } from '../core/records.ts'
 import type { FeatureRow } from './feature-row.ts'
 import { SymbolState } from './symbol-state.ts'
@@ -29,12 +30,43 @@ export function recomputeFeatures(
   emitFrom: number,
   emitTo = Number.POSITIVE_INFINITY,
 ): Recomputed {
-  const state = new SymbolState(market, symbol, windowSizes)
-  const rows: FeatureRow[] = []
-  for (const p of points) {
-    state.push(p, p.openTime >= emitFrom && p.openTime <= emitTo ? rows : undefined)
+  const r: Recomputed = { rows: [], state: new SymbolState(market, symbol, windowSizes) }
+  feed(r, points, 0, points.length, emitFrom, emitTo)
+  return r
+}
+
+/** Points fed per turn of the event loop: a few milliseconds of work. */
+export const POINTS_PER_TURN = 500
+
+/** recomputeFeatures in steps of `perTurn` points with a turn of the event loop between them. */
+export async function recomputeFeaturesInSteps(
+  market: Market,
+  symbol: string,
+  windowSizes: readonly number[],
+  points: readonly CandlePoint[],
+  emitFrom: number,
+  perTurn = POINTS_PER_TURN,
+): Promise<Recomputed> {
+  const r: Recomputed = { rows: [], state: new SymbolState(market, symbol, windowSizes) }
+  for (let i = 0; i < points.length; i += perTurn) {
+    if (i > 0) await nextTurn()
+    feed(r, points, i, Math.min(points.length, i + perTurn), emitFrom, Number.POSITIVE_INFINITY)
   }
-  return { rows, state }
+  return r
+}
+
+function feed(
+  r: Recomputed,
+  points: readonly CandlePoint[],
+  from: number,
+  to: number,
+  emitFrom: number,
+  emitTo: number,
+): void {
+  for (let i = from; i < to; i++) {
+    const p = points[i] as CandlePoint
+    r.state.push(p, p.openTime >= emitFrom && p.openTime <= emitTo ? r.rows : undefined)
+  }
 }
 
 /**

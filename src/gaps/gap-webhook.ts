@@ -5,6 +5,7 @@
  * are retried a few times, and anything dropped is reported.
  */
 import type { Clock } from '../core/clock.ts'
+import { httpRequest } from '../core/http-client.ts'
 import { retry, SCHEDULES } from '../core/retry.ts'
 
 export interface GapNotice {
@@ -27,7 +28,6 @@ export interface GapWebhookOptions {
   readonly attempts?: number
   readonly maxQueue?: number
   readonly onEvent?: (e: WebhookEvent) => void
-  readonly fetchImpl?: typeof fetch
   readonly random?: () => number
 }
 
@@ -42,7 +42,6 @@ export function createGapWebhook(opts: GapWebhookOptions): GapWebhook {
   const timeoutMs = opts.timeoutMs ?? 5_000
   const attempts = opts.attempts ?? 3
   const maxQueue = opts.maxQueue ?? 1_000
-  const doFetch = opts.fetchImpl ?? fetch
   const random = opts.random ?? Math.random
   const queue: GapNotice[] = []
   let running = false
@@ -55,14 +54,14 @@ export function createGapWebhook(opts: GapWebhookOptions): GapWebhook {
     const ac = new AbortController()
     const timer = opts.clock.setTimeout(() => ac.abort(), timeoutMs)
     try {
-      const res = await doFetch(opts.url, {
+      const res = await httpRequest(opts.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(n),
         signal: ac.signal,
+        readBody: false,
       })
-      await res.body?.cancel()
-      if (!res.ok) throw new Error(`HTTP ${res.status}`)
+      if (res.status < 200 || res.status > 299) throw new Error(`HTTP ${res.status}`)
     } catch (e) {
       throw ac.signal.aborted ? new Error(`timeout after ${timeoutMs} ms`) : e
     } finally {

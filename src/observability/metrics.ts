@@ -129,6 +129,12 @@ export function createMetrics() {
       labelNames: ['market', 'symbol'] as const,
       registers: [registry],
     }),
+    featureAge: new Gauge({
+      name: 'feeder_feature_age_seconds',
+      help: "Open time of each symbol's newest candle minus that of its newest committed feature row, per window",
+      labelNames: ['market', 'symbol', 'window'] as const,
+      registers: [registry],
+    }),
     eventLoopLag: new Gauge({
       name: 'feeder_event_loop_lag_seconds',
       help: 'Event-loop delay p99 over the last scrape interval',

@@ -22,6 +22,7 @@
  */
 
 import type { Clock, TimerHandle } from '../core/clock.ts'
+import { nextTurn } from '../core/next-turn.ts'
 import type { Candle } from '../core/records.ts'
 import { TypedEmitter } from '../core/typed-emitter.ts'
 import { backoffMs, writeWithRetries } from './batch-retry.ts'
@@ -205,7 +206,7 @@ class BatchingCandleWriter extends TypedEmitter<Events> implements CandleWriter 
         this.doneSeq = this.takenSeq
         this.resolveWaiters()
         if (this.opts.db.kind === 'pglite' && this.queue.length > 0) {
-          await new Promise<void>((resolve) => setImmediate(resolve))
+          await nextTurn()
         }
       }
     } finally {

@@ -9,6 +9,8 @@ export interface QueryResult<R> {
   rowCount: number | null
 }
 
+import type { Clock } from '../core/clock.ts'
+
 /** A query with an optional prepared-statement name (used for the hot upsert). */
 export interface QuerySpec {
   name?: string
@@ -39,6 +41,11 @@ export interface Db extends Queryable {
   ping(): Promise<void>
   /** Open connections (pg) or 1 (PGlite). */
   poolSize(): number
+  /**
+   * PostgreSQL only (undefined on PGlite, which one process holds): a session of its
+   * own listening on a channel, connected again whenever it is lost. Ended by close().
+   */
+  listen?(o: ListenOptions): Listener
   /** Idempotent. Releases the pool, or closes PGlite and its DATA_DIR lock. */
   close(): Promise<void>
 }
@@ -82,3 +89,20 @@ export interface PgliteDbOptions {
 }
 
 export type DbOptions = PostgresDbOptions | PgliteDbOptions
+
+export interface ListenOptions {
+  /** A plain identifier: it is written into `LISTEN`, not bound. */
+  readonly channel: string
+  readonly clock: Clock
+  readonly random?: () => number
+  readonly onNotify: (payload: string) => void
+  /** The session listens (first time, or again after a loss: anything sent meanwhile was missed). */
+  readonly onListening: () => void
+  /** The session failed or was lost; it connects again after the backoff. */
+  readonly onLost: (err: unknown) => void
+}
+
+export interface Listener {
+  /** Ends the session and the reconnect loop; idempotent. */
+  close(): Promise<void>
+}

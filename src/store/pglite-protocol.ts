@@ -10,7 +10,7 @@
  * V8 compiles PGlite's 9.5 MB of WASM with its baseline compiler only: TurboFan's
  * optimised copy of a whole PostgreSQL costs ≈ 50 MB more resident memory and
  * seconds of CPU for no measured gain on the service's statements. The flag is
- * process-wide; the only other WASM in the process is undici's small HTTP parser.
+ * process-wide; no other WASM runs in the service (HTTP goes through node:http).
  */
 export const WASM_FLAGS = '--liftoff-only'
 

@@ -7,17 +7,18 @@
  */
 import type { ConnectionOptions } from 'node:tls'
 import pg from 'pg'
-import type { Db, PostgresDbOptions, Queryable, QueryResult, QuerySpec, SslMode } from './db.ts'
+import type {
+  Db,
+  Listener,
+  ListenOptions,
+  PostgresDbOptions,
+  Queryable,
+  QueryResult,
+  QuerySpec,
+} from './db.ts'
 import { StoreError } from './errors.ts'
-
-const SSL_PARAMS = ['sslmode', 'ssl', 'sslcert', 'sslkey', 'sslrootcert', 'uselibpqcompat']
-
-interface Target {
-  config: pg.PoolConfig
-  sslmode: SslMode
-  label: string
-  password: string | undefined
-}
+import { startListener } from './pg-listener.ts'
+import { resolveTarget, sslFor, type Target } from './pg-target.ts'
 
 export async function openPostgresDb(opts: PostgresDbOptions): Promise<Db> {
   const target = resolveTarget(opts)
@@ -46,6 +47,7 @@ class PostgresDb implements Db {
   private readonly target: Target
   private readonly ssl: false | ConnectionOptions
   private readonly long = new Set<pg.Client>()
+  private readonly listeners = new Set<Listener>()
 
   constructor(pool: pg.Pool, target: Target, ssl: false | ConnectionOptions) {
     this.pool = pool
@@ -53,16 +55,21 @@ class PostgresDb implements Db {
     this.ssl = ssl
   }
 
+  /** Not from the pool: no statement or query timeout, never holding a pooled connection. */
+  private client(): pg.Client {
+    const c = { ...this.target.config, ssl: this.ssl, connectionTimeoutMillis: 5_000, keepAlive: true }
+    return new pg.Client({ ...c, application_name: 'data-feeder' })
+  }
+
+  listen(o: ListenOptions): Listener {
+    const l = startListener(() => this.client(), o)
+    this.listeners.add(l)
+    return { close: () => l.close().finally(() => this.listeners.delete(l)) }
+  }
+
   async execLong(sql: string): Promise<void> {
     if (this.closing !== null) throw new StoreError('DB_CLOSED', 'the database connection is closed')
-    // Not from the pool: no statement or query timeout, and never holding a pooled connection.
-    const client = new pg.Client({
-      ...this.target.config,
-      ssl: this.ssl,
-      application_name: 'data-feeder',
-      connectionTimeoutMillis: 5_000,
-      keepAlive: true,
-    })
+    const client = this.client()
     client.on('error', () => {}) // surfaces through the query's rejection
     this.long.add(client)
     try {
@@ -152,6 +159,7 @@ class PostgresDb implements Db {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      await Promise.all([...this.listeners].map((l) => l.close()))
       await Promise.all([...this.long].map((c) => c.end().catch(() => {})))
       await this.pool.end()
     })()
@@ -183,65 +191,6 @@ function isReadTimeout(err: unknown): boolean {
 
 /** pg's code-less error when query_timeout expires. */
 const QUERY_TIMEOUT = 'Query read timeout'
-
-function resolveTarget(opts: PostgresDbOptions): Target {
-  const config: pg.PoolConfig = {}
-  let sslmode: SslMode | undefined = opts.sslmode
-  let password = opts.password
-  if (opts.connectionString !== undefined) {
-    let url: URL
-    try {
-      url = new URL(opts.connectionString)
-    } catch {
-      // Node's ERR_INVALID_URL carries the input (and so the password): never pass it on.
-      throw new StoreError(
-        'DB_CONFIG_INVALID',
-        'DATABASE_URL is not a valid URL (postgres://user:pass@host:5432/db)',
-      )
-    }
-    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-      throw new StoreError(
-        'DB_CONFIG_INVALID',
-        `DATABASE_URL must start with postgres://, not ${url.protocol}//`,
-      )
-    }
-    const fromUrl = url.searchParams.get('sslmode')
-    if (sslmode === undefined && isSslMode(fromUrl)) sslmode = fromUrl
-    for (const p of SSL_PARAMS) url.searchParams.delete(p)
-    if (password === undefined && url.password !== '') password = decodeURIComponent(url.password)
-    config.connectionString = url.toString()
-  }
-  if (opts.host !== undefined) config.host = opts.host
-  if (opts.port !== undefined) config.port = opts.port
-  if (opts.database !== undefined) config.database = opts.database
-  if (opts.user !== undefined) config.user = opts.user
-  if (opts.password !== undefined) config.password = opts.password
-  const where = opts.connectionString !== undefined ? new URL(opts.connectionString) : undefined
-  const host = opts.host ?? (where?.hostname || 'localhost')
-  const port = opts.port ?? (where?.port ? Number(where.port) : 5432)
-  const database = opts.database ?? (where?.pathname.slice(1) || '(default)')
-  const user = opts.user ?? (where?.username ? decodeURIComponent(where.username) : '(default)')
-  return { config, sslmode: sslmode ?? 'prefer', label: `${user}@${host}:${port}/${database}`, password }
-}
-
-function isSslMode(v: string | null): v is SslMode {
-  return v !== null && ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'].includes(v)
-}
-
-function sslFor(mode: SslMode): false | ConnectionOptions {
-  switch (mode) {
-    case 'disable':
-    case 'allow': // pg cannot fall back to TLS after a plaintext refusal; 'allow' starts (and stays) plaintext
-      return false
-    case 'prefer':
-    case 'require':
-      return { rejectUnauthorized: false }
-    case 'verify-ca':
-      return { rejectUnauthorized: true, checkServerIdentity: () => undefined }
-    case 'verify-full':
-      return { rejectUnauthorized: true }
-  }
-}
 
 /**
  * pg has no libpq-style 'prefer' (TLS if the server offers it, else plaintext),

@@ -110,4 +110,29 @@ describe('compareDecimal', () => {
       assert.equal(compareDecimal(b, a), want === 0 ? 0 : -want, `${b} vs ${a}`)
     }
   })
+
+  it('agrees with exact arithmetic on random decimals (integer parts, fractions, leading zeros)', () => {
+    let seed = 17
+    const rnd = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31
+      return seed % n
+    }
+    const digits = (n: number) => Array.from({ length: n }, () => String(rnd(10))).join('')
+    const decimal = () => {
+      const int = rnd(4) === 0 ? '0' : `${'0'.repeat(rnd(3))}${digits(1 + rnd(6))}`
+      return rnd(3) === 0 ? int : `${int}.${digits(1 + rnd(9))}`
+    }
+    // Exact value as a BigInt scaled by 10^20.
+    const scaled = (s: string) => {
+      const [i = '0', f = ''] = s.split('.')
+      return BigInt(i) * 10n ** 20n + BigInt(f.padEnd(20, '0'))
+    }
+    for (let k = 0; k < 5_000; k++) {
+      const a = decimal()
+      const b = rnd(5) === 0 ? a.replace(/^0*/, '0') : decimal()
+      const x = scaled(a)
+      const y = scaled(b)
+      assert.equal(compareDecimal(a, b), x < y ? -1 : x > y ? 1 : 0, `${a} vs ${b}`)
+    }
+  })
 })

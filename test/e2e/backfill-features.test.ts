@@ -11,7 +11,6 @@ import { systemClock } from '../../src/core/clock.ts'
 import { floorMinute } from '../../src/core/minute-ranges.ts'
 import type { Candle } from '../../src/core/records.ts'
 import { MINUTE_MS } from '../../src/core/records.ts'
-import { createFeatureEngine } from '../../src/feature-store/feature-engine.ts'
 import { startSimulator } from '../../src/simulator/server.ts'
 import { migrate } from '../../src/store/migrate.ts'
 import {
@@ -20,11 +19,11 @@ import {
   oracle,
   storeCandles,
   storedFeatures,
+  warmEngine,
 } from '../features/oracle.ts'
 import { startCli } from '../helpers/cli.ts'
 import { type DbKind, pgTargets } from '../helpers/db.ts'
 import { feederTarget } from '../helpers/feeder-target.ts'
-import { ManualClock } from '../helpers/manual-clock.ts'
 
 const SYMBOL = 'ETHUSDT'
 const WINDOWS = [2, 30]
@@ -60,17 +59,7 @@ async function historyWithHole(kind: DbKind, t: TestContext, holeCommitted: bool
     const around = candles.filter((c) => !inHole(c))
     assert.equal(around.length, 200 - 20 - 1)
     await storeCandles(db, around)
-    const engine = createFeatureEngine({
-      db,
-      clock: new ManualClock(),
-      symbols: [SYMBOL],
-      windows: WINDOWS,
-      updateIntervalMs: 60_000,
-      maxRetries: 3,
-    })
-    await engine.warmUp()
-    await engine.onHistoryChanged(SYMBOL, first, last)
-    await engine.close()
+    await (await warmEngine(db, SYMBOL, WINDOWS, { from: first, to: last })).close()
     for (const w of WINDOWS) assert.equal(await assertMatchesOracle(db, SYMBOL, w), around.length)
     const before = await storedFeatures(db, SYMBOL, 30)
     if (holeCommitted) await storeCandles(db, candles.filter(inHole))

@@ -46,6 +46,12 @@ describe('metrics on a live feeder', () => {
     assert.ok(value(first, 'feeder_ws_connection_age_seconds') > 0)
     assert.ok(value(first, 'feeder_last_candle_age_seconds', 'symbol="BTCUSDT"') >= 0)
     assert.ok(value(first, 'feeder_ws_frames_received_total', 'type="kline"') > 0)
+    // Feature rows follow their candle's commit at once: no window trails its newest candle.
+    await until('feature rows of the newest candles committed', async () =>
+      (await scrape())
+        .split('\n')
+        .some((l) => /^feeder_feature_age_seconds\{[^}]*symbol="BTCUSDT"[^}]*window="60"[^}]*\} 0$/.test(l)),
+    )
 
     rig.sim.hooks.injectRaw('{"e":"kline","E":1,"s":"BTCUSDT"')
     await until(

@@ -84,31 +84,37 @@ for (const kind of pgTargets()) {
       const forced = new Set<number>()
       for (const m of MARKETS) rig.sim.hooks.quietBook(SYMBOL, quiet, m)
       forced.add(quiet)
+      const asOfClose = (market: Market, openTime: number): number => {
+        let m = openTime
+        while (quietBookMinute(simKey(market, SYMBOL), m) || forced.has(m)) m -= MINUTE_MS
+        return m
+      }
+      // Minutes whose closing book went out while the socket was open. The simulator also
+      // keeps some minutes quiet at random, so wait until at least four such are in.
+      const checkedOf = async (market: Market) =>
+        (await streamed(market)).filter((r) => r.t > first && asOfClose(market, r.t) > first)
       await until(
-        'the minute after the quiet one, streamed on both markets',
+        'the minute after the quiet one and four checkable minutes, streamed on both markets',
         async () => {
-          for (const m of MARKETS)
-            if (!(await streamed(m)).some((r) => r.t === quiet + MINUTE_MS)) return false
+          for (const m of MARKETS) {
+            const rows = await checkedOf(m)
+            if (!rows.some((r) => r.t === quiet + MINUTE_MS) || rows.length < 4) return false
+          }
           return true
         },
-        60_000,
+        120_000,
       )
 
       for (const market of MARKETS) {
         const key = simKey(market, SYMBOL)
-        const asOfClose = (openTime: number): number => {
-          let m = openTime
-          while (quietBookMinute(key, m) || forced.has(m)) m -= MINUTE_MS
-          return m
-        }
-        const checked = (await streamed(market)).filter((r) => r.t > first && asOfClose(r.t) > first)
+        const checked = await checkedOf(market)
         assert.ok(checked.length >= 4, `${market}: ${checked.length} minutes checked`)
         assert.ok(
           checked.some((r) => r.t === quiet),
           `${market}: the quiet minute is among them`,
         )
         for (const r of checked) {
-          const from = asOfClose(r.t)
+          const from = asOfClose(market, r.t)
           const b = simulatedBook(key, from)
           const where = `${market} ${new Date(r.t).toISOString()}`
           assert.deepEqual(

@@ -168,6 +168,36 @@ for (const kind of pgTargets()) {
       }
     })
 
+    test('a day repaired in steps takes in the live candles that arrive while it runs', async () => {
+      const sym = 'STEPUSDT'
+      const all = series({ symbol: sym, length: 1600, seed: 11 })
+      const hole = (i: number) => i >= 200 && i < 1390
+      const e = make({ symbols: [sym], windows: [2, 60] })
+      await e.warmUp()
+      const before = all.slice(0, 1400).filter((_, i) => !hole(i))
+      await storeCandles(t.db, before)
+      for (const c of before) e.onCandle(c)
+      await e.flush()
+      // The backfill commits the hole: ~1 250 points to recompute, reaching the live window.
+      await storeCandles(t.db, all.slice(200, 1390))
+      let stepping = true
+      const repaired = e.onHistoryChanged(sym, T0 + 200 * MIN, T0 + 1389 * MIN).finally(() => {
+        stepping = false
+      })
+      // Live candles keep closing, a turn of the event loop apart, while the repair runs its steps.
+      let during = 0
+      for (const c of all.slice(1400)) {
+        await storeCandles(t.db, [c])
+        if (stepping) during++
+        e.onCandle(c)
+        await new Promise<void>((r) => setImmediate(r))
+      }
+      await repaired
+      await e.close()
+      assert.ok(during > 0, 'no live candle arrived during the repair')
+      for (const w of [2, 60]) await assertMatchesOracle(t.db, sym, w)
+    })
+
     test('warmedUp is false for a young symbol and for a symbol without candles', async () => {
       await storeCandles(t.db, series({ symbol: 'NEWUSDT', length: 30, seed: 10 }))
       const e = make({ symbols: ['NEWUSDT'], windows: [60] })

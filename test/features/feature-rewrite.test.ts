@@ -46,12 +46,18 @@ for (const kind of pgTargets()) {
     })
 
     /** rewriteFeatures through a real feature writer, as the backfill command uses it. */
-    async function rewrite(symbol: string, windows: number[], changed: { from: number; to: number }[]) {
+    async function rewrite(
+      symbol: string,
+      windows: number[],
+      changed: { from: number; to: number }[],
+      force = false,
+    ) {
       const writer = createFeatureWriter({
         db: t.db,
         clock: new ManualClock(),
         intervalMs: 1_000,
         maxRetries: 0,
+        force,
       })
       const chunks: number[] = []
       const r = await rewriteFeatures(
@@ -116,7 +122,13 @@ for (const kind of pgTargets()) {
         'UPDATE feature_cache SET close_zscore = 999 WHERE symbol = $1 AND open_time = $2 AND window_size = 20',
         [sym, new Date(T0 + 73 * MIN)],
       )
-      const r = await rewrite(sym, windows, [{ from: T0 + 50 * MIN, to: T0 + 53 * MIN }])
+      // A deleted candle shrinks the windows that held it: the guard refuses rows computed from
+      // fewer candles than the stored ones (no writer deletes candles), so only a rebuild, past
+      // the guard, puts them right.
+      await rewrite(sym, windows, [{ from: T0 + 50 * MIN, to: T0 + 53 * MIN }])
+      const refused = await storedFeatures(t.db, sym, 20)
+      assert.equal(refused.find((r) => r.openTime === T0 + 60 * MIN)?.windowCount, 20, 'guard held')
+      const r = await rewrite(sym, windows, [{ from: T0 + 50 * MIN, to: T0 + 53 * MIN }], true)
       assert.deepEqual(r.spans, [{ from: T0 + 50 * MIN, to: T0 + 72 * MIN }])
       // 23 minutes less the deleted one, two windows.
       assert.equal(r.rows, 22 * 2)
@@ -125,7 +137,7 @@ for (const kind of pgTargets()) {
         [sym, new Date(T0 + 73 * MIN)],
       )
       assert.equal(marked.rows[0]?.z, 999, 'the row past the reach is not rewritten')
-      await rewrite(sym, [20], [{ from: T0 + 73 * MIN, to: T0 + 73 * MIN }]) // puts minute 73 right again
+      await rewrite(sym, [20], [{ from: T0 + 73 * MIN, to: T0 + 73 * MIN }], true) // puts minute 73 right again
       for (const w of windows) assert.equal(await assertMatchesOracle(t.db, sym, w), 199)
     })
   })

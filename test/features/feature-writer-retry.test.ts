@@ -40,6 +40,7 @@ function row(symbol: string, minute: number, closeZscore = 0.5): FeatureRow {
     closeStd: 0.01,
     windowCount: 60,
     windowFull: true,
+    windowQuoted: 0,
   }
 }
 

@@ -34,6 +34,7 @@ function row(symbol: string, minute: number, over: Partial<FeatureRow> = {}): Fe
     closeStd: 0.01,
     windowCount: 60,
     windowFull: true,
+    windowQuoted: 0,
     ...over,
   }
 }

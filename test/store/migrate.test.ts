@@ -143,6 +143,7 @@ for (const kind of pgTargets()) {
           'close_std',
           'window_count',
           'window_full',
+          'window_quoted',
         ])
         for (const v of ['candles_5m', 'candles_1h', 'candles_1d']) {
           const r = await db.query(`SELECT * FROM ${v} LIMIT 1`)

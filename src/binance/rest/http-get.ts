@@ -1,16 +1,17 @@
 /**
  * One GET to Binance's REST host: a deadline on the injected clock, abortable
  * by the client's close, and every way it can fail as a RestError (TIMEOUT,
- * NETWORK, CLOSED). What the answer means is for rest-response.ts to say.
+ * NETWORK, CLOSED, BAD_RESPONSE for a body over its bound or not decodable).
+ * What the answer means is for rest-response.ts to say.
  */
 import type { Clock } from '../../core/clock.ts'
+import { HttpBodyError, httpRequest } from '../../core/http-client.ts'
 import { RestError } from './rest-errors.ts'
 import { networkDetail } from './rest-requests.ts'
 import { parseUsedWeight, type RawResponse } from './rest-response.ts'
 
 export interface GetOptions {
   readonly clock: Clock
-  readonly fetchImpl: typeof fetch
   readonly timeoutMs: number
   /** Aborted when the client closes. */
   readonly closed: AbortSignal
@@ -24,23 +25,25 @@ export async function httpGet(url: string, o: GetOptions): Promise<RawResponse> 
   const timeout = new AbortController()
   const timer = o.clock.setTimeout(() => timeout.abort(), o.timeoutMs)
   try {
-    const res = await o.fetchImpl(url, {
+    const res = await httpRequest(url, {
       method: 'GET',
       headers: { accept: 'application/json' },
       signal: AbortSignal.any([timeout.signal, o.closed]),
+      onHeaders: (header) => o.onUsedWeight(parseUsedWeight(header('x-mbx-used-weight-1m'))),
     })
-    o.onUsedWeight(parseUsedWeight(res.headers.get('x-mbx-used-weight-1m')))
-    const text = await res.text()
     return {
       status: res.status,
-      contentType: res.headers.get('content-type') ?? '',
-      text,
-      retryAfter: res.headers.get('retry-after'),
+      contentType: res.header('content-type') ?? '',
+      text: res.text,
+      retryAfter: res.header('retry-after'),
     }
   } catch (cause) {
     if (o.closed.aborted) throw new RestError('CLOSED', 'REST client closed', { cause })
     if (timeout.signal.aborted) {
       throw new RestError('TIMEOUT', `${o.what}: no complete response in ${o.timeoutMs} ms`, { cause })
+    }
+    if (cause instanceof HttpBodyError && !cause.truncated) {
+      throw new RestError('BAD_RESPONSE', `${o.what}: ${cause.message}`, { cause })
     }
     throw new RestError('NETWORK', `${o.what}: ${networkDetail(cause)}`, { cause })
   } finally {

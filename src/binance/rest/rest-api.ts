@@ -78,7 +78,6 @@ export interface RestClientOptions {
   readonly maxInFlight?: number
   /** A minute counts as closed when closeTime < now − closeGraceMs (default 2 s). */
   readonly closeGraceMs?: number
-  readonly fetchImpl?: typeof fetch
   /** Paths, weights and limits of the market's REST host (default: spot). */
   readonly market?: MarketModule
   readonly onEvent?: (e: RestEvent) => void

@@ -4,7 +4,7 @@
  * for all requests at once, jittered exponential backoff on transient failures,
  * every response validated before use. No API key: public data only.
  *
- * Effects live here (fetch, clock); parsing is in rest-rows.ts and
+ * Effects live here (HTTP, clock); parsing is in rest-rows.ts and
  * rest-response.ts, the budget in weight-budget.ts. Emits events, never logs.
  */
 import type { Clock } from '../../core/clock.ts'
@@ -72,7 +72,6 @@ export class BinanceRestClient implements RestClient {
   /** `rest.request`, with the options' numbers. */
   private readonly backoff: ExponentialSchedule
   private readonly closeGraceMs: number
-  private readonly fetchImpl: typeof fetch
   private readonly onEvent: ((e: RestEvent) => void) | undefined
   private readonly market: MarketModule
   private readonly closer = new AbortController()
@@ -87,7 +86,6 @@ export class BinanceRestClient implements RestClient {
     this.maxRetries = Math.max(0, opts.maxRetries ?? REST_DEFAULTS.maxRetries)
     this.backoff = schedule('rest.request', { baseMs: opts.backoffBaseMs, maxMs: opts.backoffMaxMs })
     this.closeGraceMs = opts.closeGraceMs ?? REST_DEFAULTS.closeGraceMs
-    this.fetchImpl = opts.fetchImpl ?? fetch
     this.onEvent = opts.onEvent
     this.market = opts.market ?? SPOT
     this.budget = new WeightBudget({
@@ -232,7 +230,6 @@ export class BinanceRestClient implements RestClient {
       const url = `${this.base}${this.market.rest.paths[endpoint]}${qs === '' ? '' : `?${qs}`}`
       const raw = await httpGet(url, {
         clock: this.clock,
-        fetchImpl: this.fetchImpl,
         timeoutMs: this.timeoutMs,
         closed: this.closer.signal,
         what: endpoint,

@@ -118,10 +118,10 @@ export function refusalWait(
   return { retryAfterMs, status: is418 ? 418 : 429 }
 }
 
-/** A network failure's code (ECONNREFUSED…) and message. */
+/** A network failure's code (ECONNREFUSED…, on the error or its cause) and message. */
 export function networkDetail(e: unknown): string {
-  const cause = (e as { cause?: unknown } | null)?.cause
-  const code = (cause as { code?: unknown } | null)?.code
+  const own = (e as { code?: unknown } | null)?.code
+  const code = typeof own === 'string' ? own : (e as { cause?: { code?: unknown } } | null)?.cause?.code
   const msg = e instanceof Error ? e.message : String(e)
   return typeof code === 'string' ? `${code} (${msg})` : msg
 }
