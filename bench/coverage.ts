@@ -86,7 +86,9 @@ export async function runCoverageBench({ quick }: { quick: boolean }): Promise<R
   try {
     await load(pg.db, days)
     rows.push(await measure(pg.db, days, runs, 'PostgreSQL, server defaults (jit on)', false))
-    rows.push(await measure(pg.db, days, runs, 'PostgreSQL, jit off in the transaction, as `gaps` runs it', true))
+    rows.push(
+      await measure(pg.db, days, runs, 'PostgreSQL, jit off in the transaction, as `gaps` runs it', true),
+    )
   } finally {
     await pg.drop()
   }
