@@ -35,8 +35,8 @@
 --     rows are counted per UTC hour and window in one pass (a hash aggregate of a few thousand
 --     groups). An hour where each window has either every minute or none is a whole segment
 --     with one set of windows; only in an hour where some window has part of its minutes is each
---     minute looked up (by primary key) and made a segment of its own. Consecutive segments with
---     the same set are merged, so a fully covered year is one segment. Each minute finds its
+--     minute read (one range scan per such hour) and made a segment of its own. Consecutive
+--     segments with the same set are merged, so a fully covered year is one segment. Each minute finds its
 --     segment by binary search (width_bucket) and slices its windows out of one flat array;
 --   * the confirmed-empty ranges are read once, as a multirange.
 -- Range bounds are computed by IMMUTABLE helpers so that the planner folds them to constants:
@@ -139,11 +139,17 @@ BEGIN
   ), pieces AS (
     SELECT s.lo, s.ws FROM per_hour_sets s WHERE s.exact
     UNION ALL
-    -- An inexact hour: each minute on its own, looked up by primary key.
-    SELECT m.m, coalesce((SELECT array_agg(fc.window_size ORDER BY fc.window_size)
-                            FROM feature_cache fc
-                           WHERE fc.market = p_market AND fc.symbol = p_symbol AND fc.open_time = m.m), '{}')
-      FROM per_hour_sets s, generate_series(s.lo, s.hi - interval '1 minute', interval '1 minute') AS m(m)
+    -- An inexact hour: each minute on its own, from one range scan of the hour (one scan per
+    -- hour, not per minute: on a hypertable each scan costs a chunk lookup).
+    SELECT x.m, coalesce(x.ws, '{}')
+      FROM per_hour_sets s,
+           LATERAL (SELECT g.m, d.ws
+                      FROM generate_series(s.lo, s.hi - interval '1 minute', interval '1 minute') AS g(m)
+                      LEFT JOIN (SELECT fc.open_time, array_agg(fc.window_size ORDER BY fc.window_size) AS ws
+                                   FROM feature_cache fc
+                                  WHERE fc.market = p_market AND fc.symbol = p_symbol
+                                    AND fc.open_time >= s.lo AND fc.open_time < s.hi
+                                  GROUP BY fc.open_time) d ON d.open_time = g.m) x
      WHERE NOT s.exact
   ), segments AS (
     SELECT p.lo, p.ws
