@@ -5,6 +5,7 @@
  */
 import { MINUTE_MS } from '../core/records.ts'
 import type { Queryable } from '../store/db.ts'
+import { exportColumnarQuery } from '../store/export-columnar.ts'
 import {
   csvHeader,
   decimalShapes,
@@ -14,7 +15,7 @@ import {
   isoDateStyle,
 } from '../store/export-queries.ts'
 import type { ExportOutput } from './export-output.ts'
-import { parquetSink, type RowSink } from './parquet-sink.ts'
+import { parquetSink, type RowSink } from './parquet-thread.ts'
 
 export interface ExportPlan {
   readonly market: string
@@ -31,10 +32,10 @@ export const PAGE_MINUTES = 10_000
 
 /**
  * Pages in flight at once. CSV is bound by the database's formatting, so three pages keep it
- * busy on as many connections; Parquet is bound by the encoding here, where a page more in
- * flight is only more memory (measured: docs/PERFORMANCE.md).
+ * busy on as many connections; Parquet is bound by its encoding thread, which a second page
+ * ahead keeps fed (more only held memory; measured: docs/PERFORMANCE.md).
  */
-const LOOKAHEAD_PAGES = { csv: 3, parquet: 1 } as const
+const LOOKAHEAD_PAGES = { csv: 3, parquet: 2 } as const
 
 export class ExportAborted extends Error {
   readonly code = 'EXPORT_INTERRUPTED'
@@ -47,19 +48,23 @@ export async function exportRange(
   opts: { onRows?(n: number): void; signal?: AbortSignal; pageMinutes?: number } = {},
 ): Promise<{ rows: number }> {
   const cols = exportColumns(plan.windows, await hasQuoteTimeColumn(db))
-  const form = plan.format === 'csv' ? 'csv' : 'typed'
-  const query = exportPageQuery(cols, plan.windows, form, form === 'csv' && (await isoDateStyle(db)))
   let sink: RowSink
+  let query: { text: string }
   if (plan.format === 'csv') {
+    query = exportPageQuery(cols, plan.windows, await isoDateStyle(db))
     await out.write(`${csvHeader(cols)}\n`)
     sink = {
-      add: (rows) =>
-        rows.length === 0 ? Promise.resolve() : out.write(`${rows.map((r) => r.line).join('\n')}\n`),
+      add: async (rows) => {
+        if (rows.length > 0) await out.write(`${rows.map((r) => r.line).join('\n')}\n`)
+        return rows.length
+      },
       finish: async () => {},
     }
   } else {
     const shapes = await decimalShapes(db, cols, plan.market, plan.symbol, plan.from, plan.to)
-    sink = parquetSink(out, cols, shapes, {
+    const columnar = exportColumnarQuery(cols, plan.windows, shapes)
+    query = columnar
+    sink = parquetSink(out, columnar.lanes, shapes, {
       'data-feeder.export': JSON.stringify({
         market: plan.market,
         symbol: plan.symbol,
@@ -87,20 +92,29 @@ export async function exportRange(
       asked += step
     }
   }
-  let rows = 0
   try {
-    for (askAhead(); ahead.length > 0; askAhead()) {
-      const current = await (ahead.shift() as Promise<{ rows: Record<string, unknown>[] }>)
-      if (opts.signal?.aborted) throw new ExportAborted('export interrupted')
-      askAhead()
-      await sink.add(current.rows)
-      rows += current.rows.length
-      opts.onRows?.(current.rows.length)
-    }
-  } catch (err) {
-    await Promise.allSettled(ahead)
-    throw err
+    const rows = await pump()
+    await sink.finish()
+    return { rows }
+  } finally {
+    await sink.close?.()
   }
-  await sink.finish()
-  return { rows }
+
+  async function pump(): Promise<number> {
+    let rows = 0
+    try {
+      for (askAhead(); ahead.length > 0; askAhead()) {
+        const current = await (ahead.shift() as Promise<{ rows: Record<string, unknown>[] }>)
+        if (opts.signal?.aborted) throw new ExportAborted('export interrupted')
+        askAhead()
+        const minutes = await sink.add(current.rows)
+        rows += minutes
+        opts.onRows?.(minutes)
+      }
+    } catch (err) {
+      await Promise.allSettled(ahead)
+      throw err
+    }
+    return rows
+  }
 }

@@ -1,0 +1,92 @@
+/**
+ * The export's page as columns: one result row per page of minutes, each column of
+ * the page one value. Numbers travel as packed big-endian binary (`int8send`,
+ * `float8send`, `int4send` aggregated into one bytea), so the client copies bytes
+ * instead of parsing a text value per cell; decimals of up to 18 digits arrive as
+ * their unscaled integer, scaled by the database exactly (numeric arithmetic).
+ * Nulls travel as bit words (one int4 per row per 31 columns). Text, and decimals
+ * too wide for an int8, travel as one string per column, values joined by a
+ * separator no value holds (the client checks the count, so one that did would
+ * fail the export rather than shift its values).
+ *
+ * The aggregates read the rows of one ordered subquery in one pass, so every column
+ * holds the rows in the same order; the client checks that order on `open_time`.
+ */
+import { type DecimalShape, decimalPrecision, type ExportColumn, exportFrom } from './export-queries.ts'
+
+/**
+ * How a column's values travel: packed int8, float8 or int4, a timestamptz as its
+ * binary form (int8 microseconds since 2000-01-01, cheaper than `extract(epoch …)`),
+ * or a text array.
+ */
+export type Lane = 'i64' | 'ts' | 'f64' | 'i32' | 'text'
+
+export interface ColumnLane {
+  readonly col: ExportColumn
+  readonly lane: Lane
+}
+
+export interface ColumnarQuery {
+  /** Params: market, symbol, first and last minute of the page. */
+  readonly text: string
+  readonly lanes: readonly ColumnLane[]
+}
+
+/** Null bits per word: an int4 holds 31 without touching the sign. */
+export const NULL_BITS = 31
+
+/** Between the text values of a column (ASCII record separator). */
+export const TEXT_SEPARATOR = '\x1e'
+
+function laneOf(col: ExportColumn, shapes: ReadonlyMap<string, DecimalShape>): { lane: Lane; sql: string } {
+  switch (col.kind) {
+    case 'time':
+      return { lane: 'ts', sql: `(${col.sql})::timestamptz` }
+    case 'int64':
+      return { lane: 'i64', sql: `(${col.sql})::int8` }
+    case 'int32':
+      return { lane: 'i32', sql: `(${col.sql})::int4` }
+    case 'double':
+      return { lane: 'f64', sql: `(${col.sql})::float8` }
+    case 'text':
+      return { lane: 'text', sql: `(${col.sql})::text` }
+    case 'decimal': {
+      const shape = shapes.get(col.name) ?? { intDigits: 1, scale: 0 }
+      if (decimalPrecision(shape) > 18) return { lane: 'text', sql: `(${col.sql})::text` }
+      return { lane: 'i64', sql: `(${col.sql} * 1${'0'.repeat(shape.scale)}::numeric)::int8` }
+    }
+  }
+}
+
+const SEND = { i64: 'int8send', ts: 'timestamptz_send', f64: 'float8send', i32: 'int4send' } as const
+/** What a null is sent as (its bit in the null word says it is null). */
+const ZERO = { i64: '0', ts: "'2000-01-01Z'", f64: '0', i32: '0' } as const
+
+export function exportColumnarQuery(
+  cols: readonly ExportColumn[],
+  windows: readonly number[],
+  shapes: ReadonlyMap<string, DecimalShape>,
+): ColumnarQuery {
+  for (const w of windows) if (!Number.isInteger(w) || w <= 0) throw new Error(`not a window: ${w}`)
+  const lanes = cols.map((col) => ({ col, ...laneOf(col, shapes) }))
+  const inner = lanes.map((l, i) => `${l.sql} AS v${i}`)
+  const outer = ['count(*)::int AS n']
+  lanes.forEach((l, i) => {
+    outer.push(
+      l.lane === 'text'
+        ? `string_agg(coalesce(v${i}, ''), chr(30)) AS c${i}`
+        : `string_agg(${SEND[l.lane]}(coalesce(v${i}, ${ZERO[l.lane]})), ''::bytea) AS c${i}`,
+    )
+  })
+  for (let w = 0; w * NULL_BITS < lanes.length; w++) {
+    const bits = lanes
+      .map((_, i) => i)
+      .slice(w * NULL_BITS, (w + 1) * NULL_BITS)
+      .map((col, b) => `((v${col} IS NULL)::int4 << ${b})`)
+    outer.push(`string_agg(int4send(${bits.join(' | ')}), ''::bytea) AS z${w}`)
+  }
+  return {
+    text: `SELECT ${outer.join(',\n  ')}\n FROM (SELECT ${inner.join(',\n    ')}\n  ${exportFrom(windows)}) page`,
+    lanes: lanes.map(({ col, lane }) => ({ col, lane })),
+  }
+}
