@@ -85,7 +85,10 @@ export async function runCoverageBench({ quick }: { quick: boolean }): Promise<R
   const pg = await benchDatabase()
   try {
     await load(pg.db, days)
-    rows.push(await measure(pg.db, days, runs, 'PostgreSQL', false))
+    rows.push(await measure(pg.db, days, runs, 'PostgreSQL, server defaults (jit on)', false))
+    rows.push(
+      await measure(pg.db, days, runs, 'PostgreSQL, jit off in the transaction, as `gaps` runs it', true),
+    )
   } finally {
     await pg.drop()
   }
