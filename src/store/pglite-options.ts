@@ -15,7 +15,7 @@ export function pgliteOptions(): PGliteOptions {
     startParams: [
       ...PGlite.defaultStartParams,
       '-c',
-      'shared_buffers=8MB',
+      'shared_buffers=4MB',
       '-c',
       'maintenance_work_mem=16MB',
     ],
