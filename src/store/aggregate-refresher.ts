@@ -106,7 +106,13 @@ export class AggregateRefresher {
     const range = this.pending
     if (range === null) return Promise.resolve()
     this.pending = null
-    this.running = refreshAggregates(this.opts.db, range.fromMs, range.toMs, this.opts.clock.now(), this.opts.clock)
+    this.running = refreshAggregates(
+      this.opts.db,
+      range.fromMs,
+      range.toMs,
+      this.opts.clock.now(),
+      this.opts.clock,
+    )
       .then(() => this.opts.onRefreshed?.(range))
       .catch((err: unknown) => {
         this.opts.onError?.(err)
