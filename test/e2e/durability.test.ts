@@ -244,7 +244,15 @@ describe('durability', { skip: PG }, () => {
       'the initial window stored',
       async () => (await missingMinutes(db, 'BTCUSDT', last - 2 * MINUTE_MS, last)) === 0,
       60_000, // the catch-up's REST pages and writes; a loaded 2-core machine needed more than 30 s
-    )
+    ).catch(async (err: Error) => {
+      // A rare failure under load: say what was stored and what the service said about it.
+      const stored = (await rows(db, 'BTCUSDT')).map((r) => new Date(r.t).toISOString().slice(11, 16))
+      const said = p.lines.map((l) => JSON.stringify(l).slice(0, 300))
+      throw new Error(
+        `${err.message}; window ${new Date(last - 2 * MINUTE_MS).toISOString()}..${new Date(last).toISOString()}; ` +
+          `stored ${stored.join(' ')}\n${said.join('\n')}`,
+      )
+    })
     for (const r of await rows(db, 'BTCUSDT')) assert.equal(r.close, simulatedKline('BTCUSDT', r.t).close)
     await until('ready', async () => (await fetch(`${base}/ready`)).status === 200, 30_000)
     p.child.kill('SIGTERM')
