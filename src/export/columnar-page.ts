@@ -5,19 +5,21 @@
  * one by one here.
  */
 import { type ColumnLane, type Lane, NULL_BITS, TEXT_SEPARATOR } from '../store/export-columnar.ts'
+import { ExportPageError } from './export-errors.ts'
+import { type NumericColumn, unscaledNumerics } from './numeric-binary.ts'
 
-export type ColumnValues = BigInt64Array | Float64Array | Int32Array | unknown[]
+/** Typed, or strings (text), or bigints (a decimal too wide for an int8). */
+export type ColumnValues = BigInt64Array | Float64Array | Int32Array | string[] | bigint[]
 
 export interface ColumnarPage {
   readonly n: number
-  /** Per column: a typed array (0 where null) or, for text lanes, strings ('' where null). */
+  /**
+   * Per column: a typed array (0 where null); for text lanes, strings ('' where null); for a
+   * decimal wider than an int8, bigints (0n where null).
+   */
   readonly values: readonly ColumnValues[]
   /** Per column: 1 where the value is null, or null when the page has no null there. */
   readonly nulls: readonly (Uint8Array | null)[]
-}
-
-export class ExportPageError extends Error {
-  readonly code = 'EXPORT_PAGE'
 }
 
 const MINUTE_US = 60_000_000
@@ -41,7 +43,7 @@ function bytes(v: unknown, name: string): Uint8Array {
 }
 
 /** Big-endian packed values → a typed array of n (an aligned copy, swapped in place). */
-function unpack(src: Uint8Array, lane: Exclude<Lane, 'text'>, n: number, name: string): ColumnValues {
+function unpack(src: Uint8Array, lane: Exclude<Lane, 'text' | 'num'>, n: number, name: string): ColumnValues {
   const width = lane === 'i32' ? 4 : 8
   if (src.length !== n * width)
     throw new ExportPageError(`column ${name}: ${src.length} bytes for ${n} values of ${width}`)
@@ -56,19 +58,28 @@ function unpack(src: Uint8Array, lane: Exclude<Lane, 'text'>, n: number, name: s
   return new Int32Array(copy.buffer, 0, n)
 }
 
-/** The one row a columnar page query returns → columns, checked to run minute after minute. */
+/**
+ * The one row a columnar page query returns → columns, checked to run minute after minute.
+ * `decimals` gives each decimal column's scale and precision (by name), as the file declares them.
+ */
 export function decodePage(
   row: Record<string, unknown> | undefined,
   lanes: readonly ColumnLane[],
+  decimals: ReadonlyMap<string, Omit<NumericColumn, 'name'>> = new Map(),
 ): ColumnarPage {
   const n = Number(row?.n ?? 0)
   if (!row || n === 0) return { n: 0, values: lanes.map(() => []), nulls: lanes.map(() => null) }
-  const values = lanes.map(({ col, lane }, i) => {
+  const values = lanes.map(({ col, lane }, i): ColumnValues => {
     const v = row[`c${i}`]
+    if (lane === 'num') {
+      const shape = decimals.get(col.name)
+      if (!shape) throw new ExportPageError(`column ${col.name}: no scale for a decimal`)
+      return unscaledNumerics(bytes(v, col.name), n, { name: col.name, ...shape })
+    }
     if (lane !== 'text') return unpack(bytes(v, col.name), lane, n, col.name)
     const texts = typeof v === 'string' ? v.split(TEXT_SEPARATOR) : []
     if (texts.length !== n) throw new ExportPageError(`column ${col.name}: not ${n} values`)
-    return texts as unknown[]
+    return texts
   })
   const nulls: (Uint8Array | null)[] = lanes.map(() => null)
   for (let w = 0; w * NULL_BITS < lanes.length; w++) {

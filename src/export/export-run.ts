@@ -48,31 +48,36 @@ export async function exportRange(
   opts: { onRows?(n: number): void; signal?: AbortSignal; pageMinutes?: number } = {},
 ): Promise<{ rows: number }> {
   const cols = exportColumns(plan.windows, await hasQuoteTimeColumn(db))
-  let sink: RowSink
+  let sink: () => Promise<RowSink>
   let query: { text: string }
   if (plan.format === 'csv') {
     query = exportPageQuery(cols, plan.windows, await isoDateStyle(db))
     await out.write(`${csvHeader(cols)}\n`)
-    sink = {
+    const lines: RowSink = {
       add: async (rows) => {
         if (rows.length > 0) await out.write(`${rows.map((r) => r.line).join('\n')}\n`)
         return rows.length
       },
       finish: async () => {},
     }
+    sink = async () => lines
   } else {
-    const shapes = await decimalShapes(db, cols, plan.market, plan.symbol, plan.from, plan.to)
-    const columnar = exportColumnarQuery(cols, plan.windows, shapes)
+    const columnar = exportColumnarQuery(cols, plan.windows)
     query = columnar
-    sink = parquetSink(out, columnar.lanes, shapes, {
-      'data-feeder.export': JSON.stringify({
-        market: plan.market,
-        symbol: plan.symbol,
-        from: new Date(plan.from).toISOString(),
-        to: new Date(plan.to).toISOString(),
-        windows: plan.windows,
-      }),
-    })
+    // The pass that sizes the file's decimals runs beside the first pages (they do not depend
+    // on it: numerics travel in binary), and the encoder starts once it is in.
+    const shapes = decimalShapes(db, cols, plan.market, plan.symbol, plan.from, plan.to)
+    shapes.catch(() => {}) // awaited below; a failure is thrown from there
+    sink = async () =>
+      parquetSink(out, columnar.lanes, await shapes, {
+        'data-feeder.export': JSON.stringify({
+          market: plan.market,
+          symbol: plan.symbol,
+          from: new Date(plan.from).toISOString(),
+          to: new Date(plan.to).toISOString(),
+          windows: plan.windows,
+        }),
+      })
   }
   const step = (opts.pageMinutes ?? PAGE_MINUTES) * MINUTE_MS
   const page = (start: number) =>
@@ -92,28 +97,29 @@ export async function exportRange(
       asked += step
     }
   }
+  askAhead()
+  let open: RowSink | null = null
   try {
-    const rows = await pump()
-    await sink.finish()
+    open = await sink()
+    const rows = await pump(open)
+    await open.finish()
     return { rows }
+  } catch (err) {
+    await Promise.allSettled(ahead)
+    throw err
   } finally {
-    await sink.close?.()
+    await open?.close?.()
   }
 
-  async function pump(): Promise<number> {
+  async function pump(into: RowSink): Promise<number> {
     let rows = 0
-    try {
-      for (askAhead(); ahead.length > 0; askAhead()) {
-        const current = await (ahead.shift() as Promise<{ rows: Record<string, unknown>[] }>)
-        if (opts.signal?.aborted) throw new ExportAborted('export interrupted')
-        askAhead()
-        const minutes = await sink.add(current.rows)
-        rows += minutes
-        opts.onRows?.(minutes)
-      }
-    } catch (err) {
-      await Promise.allSettled(ahead)
-      throw err
+    for (askAhead(); ahead.length > 0; askAhead()) {
+      const current = await (ahead.shift() as Promise<{ rows: Record<string, unknown>[] }>)
+      if (opts.signal?.aborted) throw new ExportAborted('export interrupted')
+      askAhead()
+      const minutes = await into.add(current.rows)
+      rows += minutes
+      opts.onRows?.(minutes)
     }
     return rows
   }

@@ -1,25 +1,22 @@
 /**
- * Columnar pages → a Parquet file, one row group at a time (hyparquet-writer; the
- * choice and its measurements are in docs/PERFORMANCE.md). Runs in the export's
+ * Columnar pages → a Parquet file, one row group at a time: column chunks written
+ * from typed arrays by parquet-columns.ts, the footer by hyparquet-writer (the
+ * choices and their measurements are in docs/PERFORMANCE.md). Runs in the export's
  * encoding thread (parquet-thread.ts). Decimals are DECIMAL(precision, scale) from
  * their unscaled integer (scaled by the database, or from the stored text through
  * integer arithmetic when wider than an int8), so every digit the database holds is
  * in the file. Times are TIMESTAMP(MICROS, UTC). Memory holds one row group and its
  * encoding.
  */
-import { gzipSync } from 'node:zlib'
-import { ByteWriter, ParquetWriter, type SchemaElement } from 'hyparquet-writer'
+import type { ColumnChunk, RowGroup } from 'hyparquet'
+import { ByteWriter, type SchemaElement } from 'hyparquet-writer'
+import { writeMetadata } from 'hyparquet-writer/src/metadata.js'
 import type { ColumnLane } from '../store/export-columnar.ts'
 import { type DecimalShape, decimalPrecision, type ExportColumn } from '../store/export-queries.ts'
-import type { ColumnarPage, ColumnValues } from './columnar-page.ts'
+import type { ColumnarPage } from './columnar-page.ts'
+import { ExportValueError } from './export-errors.ts'
 import type { ExportOutput } from './export-output.ts'
-
-/**
- * Pages are compressed with GZIP at level 1 by node:zlib (native): measured against
- * hyparquet-writer's own SNAPPY (JavaScript) it costs the encoding thread less CPU and
- * gives smaller files; every Parquet reader reads GZIP (docs/PERFORMANCE.md).
- */
-const gzipPage = (bytes: Uint8Array): Uint8Array => new Uint8Array(gzipSync(bytes, { level: 1 }))
+import { type GroupValues, type TypedColumn, writeColumnChunk } from './parquet-columns.ts'
 
 /**
  * Values per row group (rows × columns): 50 000 rows of the 33 columns of one feature window,
@@ -32,24 +29,6 @@ export const rowGroupRows = (columns: number) => Math.max(1_000, Math.floor(ROW_
 
 /** Readers (DuckDB, Arrow, Spark) stop at 38 digits. */
 const MAX_PRECISION = 38
-
-export class ExportValueError extends Error {
-  readonly code = 'EXPORT_VALUE'
-}
-
-/** `"-12.5"` at scale 3 → -12500n. The text is PostgreSQL's numeric output: digits, one point. */
-export function unscaledDecimal(text: string, scale: number): bigint {
-  const dot = text.indexOf('.')
-  const decimals = dot < 0 ? 0 : text.length - dot - 1
-  if (decimals > scale) throw new ExportValueError(`"${text.slice(0, 40)}" has more than ${scale} decimals`)
-  const digits = dot < 0 ? text : text.slice(0, dot) + text.slice(dot + 1)
-  // Checked once here rather than by a regular expression per value: BigInt rejects anything else.
-  if (!/^-?\d+$/.test(digits)) throw new ExportValueError(`not a finite decimal: "${text.slice(0, 40)}"`)
-  const pad = scale - decimals
-  // Up to 15 digits a double holds the integer exactly, and BigInt(number) is cheaper than parsing.
-  if (digits.length + pad <= 15) return BigInt(Number(digits) * 10 ** pad)
-  return BigInt(digits + '0'.repeat(pad))
-}
 
 /** Bytes of a two's-complement integer holding every value of `precision` digits. */
 function bytesFor(precision: number): number {
@@ -91,45 +70,34 @@ function element(col: ExportColumn, shapes: ReadonlyMap<string, DecimalShape>): 
   }
 }
 
-/** Nulls of one column over a row group's pages, written into `values` (an array of the group's rows). */
-function setNulls(values: unknown[], pages: readonly ColumnarPage[], i: number): void {
+/** One column of a row group from its pages: the pages' values and null masks, concatenated. */
+function groupColumn(pages: readonly ColumnarPage[], i: number, n: number): GroupValues {
+  const nulls = pages.some((p) => p.nulls[i] !== null) ? new Uint8Array(n) : null
   let at = 0
-  for (const p of pages) {
-    const mask = p.nulls[i]
-    if (mask) for (let r = 0; r < p.n; r++) if (mask[r] === 1) values[at + r] = null
-    at += p.n
-  }
-}
-
-/** One column of a row group from its pages: typed while it has no null, boxed with nulls otherwise. */
-function groupColumn(
-  pages: readonly ColumnarPage[],
-  i: number,
-  n: number,
-  decimalText: number | null,
-): unknown[] | ColumnValues {
-  const parts = pages.map((p) => p.values[i] as ColumnValues)
-  const hasNull = pages.some((p) => p.nulls[i] !== null)
-  if (Array.isArray(parts[0])) {
-    const texts = parts.length === 1 ? (parts[0] as unknown[]) : (parts as unknown[][]).flat()
-    if (hasNull) setNulls(texts, pages, i)
-    if (decimalText === null) return texts
-    return texts.map((v) => (v === null ? null : unscaledDecimal(v as string, decimalText)))
-  }
-  let typed = parts[0] as Exclude<ColumnValues, unknown[]>
-  if (parts.length > 1) {
-    const whole = new (typed.constructor as new (n: number) => typeof typed)(n)
-    let at = 0
-    for (const part of parts as (typeof typed)[]) {
-      whole.set(part as never, at)
-      at += part.length
+  if (nulls)
+    for (const p of pages) {
+      const mask = p.nulls[i]
+      if (mask) nulls.set(mask, at)
+      at += p.n
     }
-    typed = whole
+  const parts = pages.map((p) => p.values[i])
+  if (Array.isArray(parts[0])) {
+    // Strings, or the bigints of a wide decimal.
+    if (parts.length === 1) return { values: parts[0] as string[] | bigint[], nulls }
+    const list: unknown[] = new Array(n)
+    let k = 0
+    for (const part of parts as unknown[][]) for (let r = 0; r < part.length; r++) list[k++] = part[r]
+    return { values: list as string[] | bigint[], nulls }
   }
-  if (!hasNull) return typed
-  const boxed: unknown[] = Array.from(typed as ArrayLike<unknown>)
-  setNulls(boxed, pages, i)
-  return boxed
+  const first = parts[0] as TypedColumn
+  if (parts.length === 1) return { values: first, nulls }
+  const whole = new (first.constructor as new (n: number) => TypedColumn)(n)
+  at = 0
+  for (const part of parts as TypedColumn[]) {
+    whole.set(part as never, at)
+    at += part.length
+  }
+  return { values: whole, nulls }
 }
 
 /** hyparquet's byte writer, emptied into the output after every row group (awaited: backpressure). */
@@ -167,6 +135,9 @@ export function parquetSchema(
   return lanes.map((l) => element(l.col, shapes))
 }
 
+/** "PAR1", at both ends of the file. */
+const MAGIC = 0x31524150
+
 export function parquetEncoder(
   out: Pick<ExportOutput, 'write'>,
   lanes: readonly ColumnLane[],
@@ -174,18 +145,10 @@ export function parquetEncoder(
   metadata: Record<string, string>,
   groupRows = rowGroupRows(lanes.length),
 ): PageEncoder {
-  // Decimals too wide for an int8 arrive as text, turned into their unscaled bigint here.
-  const decimalText = lanes.map((l, i) =>
-    l.lane === 'text' && l.col.kind === 'decimal' ? ((elements[i] as SchemaElement).scale ?? 0) : null,
-  )
-  const writer = new ParquetWriter({
-    writer: new OutputWriter(out),
-    schema: [{ name: 'root', num_children: lanes.length }, ...elements],
-    kvMetadata: Object.entries(metadata).map(([key, value]) => ({ key, value })),
-    createdBy: 'data-feeder export (hyparquet-writer)',
-    codec: 'GZIP',
-    compressors: { GZIP: gzipPage },
-  })
+  const writer = new OutputWriter(out)
+  writer.appendUint32(MAGIC)
+  const rowGroups: RowGroup[] = []
+  let rows = 0n
   let pages: ColumnarPage[] = []
   let buffered = 0
 
@@ -195,11 +158,21 @@ export function parquetEncoder(
     const group = pages
     pages = []
     buffered = 0
-    const columnData = lanes.map((l, i) => ({
-      name: l.col.name,
-      data: groupColumn(group, i, n, decimalText[i] ?? null) as unknown[],
-    }))
-    await writer.write({ columnData, rowGroupSize: n })
+    const start = writer.offset
+    const columns: ColumnChunk[] = lanes.map((_, i) =>
+      writeColumnChunk(writer, elements[i] as SchemaElement, groupColumn(group, i, n), n),
+    )
+    let size = 0n
+    for (const c of columns) size += c.meta_data?.total_uncompressed_size ?? 0n
+    rowGroups.push({
+      columns,
+      total_byte_size: size,
+      num_rows: BigInt(n),
+      file_offset: BigInt(start),
+      total_compressed_size: BigInt(writer.offset - start),
+    })
+    rows += BigInt(n)
+    await writer.flush()
   }
 
   return {
@@ -211,6 +184,15 @@ export function parquetEncoder(
     },
     async finish() {
       await writeGroup()
+      writeMetadata(writer, {
+        version: 2,
+        created_by: 'data-feeder export',
+        schema: [{ name: 'root', num_children: lanes.length }, ...elements],
+        num_rows: rows,
+        row_groups: rowGroups,
+        key_value_metadata: Object.entries(metadata).map(([key, value]) => ({ key, value })),
+      } as never)
+      writer.appendUint32(MAGIC)
       await writer.finish()
     },
   }

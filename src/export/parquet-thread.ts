@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { SchemaElement } from 'hyparquet-writer'
 import type { ColumnLane } from '../store/export-columnar.ts'
-import type { DecimalShape } from '../store/export-queries.ts'
+import { type DecimalShape, decimalPrecision } from '../store/export-queries.ts'
 import { type ColumnarPage, decodePage } from './columnar-page.ts'
 import type { ExportOutput } from './export-output.ts'
 import { parquetSchema, rowGroupRows } from './parquet-sink.ts'
@@ -82,6 +82,9 @@ export function parquetSink(
 ): RowSink {
   // Built here first so a decimal no reader holds fails before the thread starts.
   const elements = parquetSchema(lanes, shapes)
+  const decimals = new Map(
+    [...shapes].map(([name, shape]) => [name, { scale: shape.scale, precision: decimalPrecision(shape) }]),
+  )
   const source = workerSource()
   const init: WorkerInit = { lanes, elements, metadata, rowGroupRows: groupRows }
   const worker = new Worker(source.code, {
@@ -134,7 +137,7 @@ export function parquetSink(
   }
   return {
     async add(rows) {
-      const page = decodePage(rows[0], lanes)
+      const page = decodePage(rows[0], lanes, decimals)
       if (page.n === 0) return 0
       await until(() => queued < QUEUED_PAGES)
       queued++

@@ -3,23 +3,24 @@
  * the page one value. Numbers travel as packed big-endian binary (`int8send`,
  * `float8send`, `int4send` aggregated into one bytea), so the client copies bytes
  * instead of parsing a text value per cell; decimals of up to 18 digits arrive as
- * their unscaled integer, scaled by the database exactly (numeric arithmetic).
- * Nulls travel as bit words (one int4 per row per 31 columns). Text, and decimals
- * too wide for an int8, travel as one string per column, values joined by a
- * separator no value holds (the client checks the count, so one that did would
+ * their binary form (`numeric_send`: base-10 000 digits, copied out with no arithmetic),
+ * scaled exactly by the client.
+ * Nulls travel as bit words (one int4 per row per 31 columns). Text travels as one
+ * string per column, values joined by a separator no value holds (the client checks the count, so one that did would
  * fail the export rather than shift its values).
  *
  * The aggregates read the rows of one ordered subquery in one pass, so every column
  * holds the rows in the same order; the client checks that order on `open_time`.
  */
-import { type DecimalShape, decimalPrecision, type ExportColumn, exportFrom } from './export-queries.ts'
+import { type ExportColumn, exportFrom } from './export-queries.ts'
 
 /**
  * How a column's values travel: packed int8, float8 or int4, a timestamptz as its
  * binary form (int8 microseconds since 2000-01-01, cheaper than `extract(epoch …)`),
- * or a text array.
+ * a numeric as its binary form (variable length, self-delimiting), or a text array.
+ * None depends on the range's decimal shapes, so pages can be read while they are measured.
  */
-export type Lane = 'i64' | 'ts' | 'f64' | 'i32' | 'text'
+export type Lane = 'i64' | 'ts' | 'f64' | 'i32' | 'num' | 'text'
 
 export interface ColumnLane {
   readonly col: ExportColumn
@@ -38,7 +39,7 @@ export const NULL_BITS = 31
 /** Between the text values of a column (ASCII record separator). */
 export const TEXT_SEPARATOR = '\x1e'
 
-function laneOf(col: ExportColumn, shapes: ReadonlyMap<string, DecimalShape>): { lane: Lane; sql: string } {
+function laneOf(col: ExportColumn): { lane: Lane; sql: string } {
   switch (col.kind) {
     case 'time':
       return { lane: 'ts', sql: `(${col.sql})::timestamptz` }
@@ -50,25 +51,27 @@ function laneOf(col: ExportColumn, shapes: ReadonlyMap<string, DecimalShape>): {
       return { lane: 'f64', sql: `(${col.sql})::float8` }
     case 'text':
       return { lane: 'text', sql: `(${col.sql})::text` }
-    case 'decimal': {
-      const shape = shapes.get(col.name) ?? { intDigits: 1, scale: 0 }
-      if (decimalPrecision(shape) > 18) return { lane: 'text', sql: `(${col.sql})::text` }
-      return { lane: 'i64', sql: `(${col.sql} * 1${'0'.repeat(shape.scale)}::numeric)::int8` }
-    }
+    case 'decimal':
+      return { lane: 'num', sql: `(${col.sql})::numeric` }
   }
 }
 
-const SEND = { i64: 'int8send', ts: 'timestamptz_send', f64: 'float8send', i32: 'int4send' } as const
+const SEND = {
+  i64: 'int8send',
+  ts: 'timestamptz_send',
+  f64: 'float8send',
+  i32: 'int4send',
+  num: 'numeric_send',
+} as const
 /** What a null is sent as (its bit in the null word says it is null). */
-const ZERO = { i64: '0', ts: "'2000-01-01Z'", f64: '0', i32: '0' } as const
+const ZERO = { i64: '0', ts: "'2000-01-01Z'", f64: '0', i32: '0', num: '0' } as const
 
 export function exportColumnarQuery(
   cols: readonly ExportColumn[],
   windows: readonly number[],
-  shapes: ReadonlyMap<string, DecimalShape>,
 ): ColumnarQuery {
   for (const w of windows) if (!Number.isInteger(w) || w <= 0) throw new Error(`not a window: ${w}`)
-  const lanes = cols.map((col) => ({ col, ...laneOf(col, shapes) }))
+  const lanes = cols.map((col) => ({ col, ...laneOf(col) }))
   const inner = lanes.map((l, i) => `${l.sql} AS v${i}`)
   const outer = ['count(*)::int AS n']
   lanes.forEach((l, i) => {

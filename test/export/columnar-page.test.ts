@@ -83,6 +83,29 @@ describe('decodePage', () => {
     assert.deepEqual([...(p.values[0] as BigInt64Array)], [t])
   })
 
+  it('scales a numeric column (binary numerics) to the scale the file declares, and needs that scale', () => {
+    // numeric_send: ndigits, weight, sign, dscale, then base-10 000 digits.
+    const numeric = (weight: number, sign: number, dscale: number, digits: number[]) => {
+      const b = Buffer.alloc(8 + 2 * digits.length)
+      b.writeInt16BE(digits.length, 0)
+      b.writeInt16BE(weight, 2)
+      b.writeUInt16BE(sign, 4)
+      b.writeUInt16BE(dscale, 6)
+      for (const [i, d] of digits.entries()) b.writeInt16BE(d, 8 + 2 * i)
+      return b
+    }
+    const lanes = [...LANES.slice(0, 1), lane('close', 'decimal', 'num'), ...LANES.slice(2)]
+    const c1 = Buffer.concat([
+      numeric(1, 0, 8, [6, 1000, 1234, 5678]), // 61000.12345678
+      numeric(0, 0, 0, []), // 0 (a null's stand-in)
+      numeric(-1, 0x4000, 2, [5000]), // -0.5
+    ])
+    const p = decodePage(page({ c1 }), lanes, new Map([['close', { scale: 8, precision: 13 }]]))
+    assert.deepEqual([...(p.values[1] as BigInt64Array)], [6_100_012_345_678n, 0n, -50_000_000n])
+    assert.deepEqual([...(p.nulls[1] as Uint8Array)], [0, 1, 0])
+    assert.throws(() => decodePage(page({ c1 }), lanes), { code: 'EXPORT_PAGE', message: /close: no scale/ })
+  })
+
   it('an empty page is no rows', () => {
     assert.equal(decodePage({ n: 0, c0: null }, LANES).n, 0)
     assert.equal(decodePage(undefined, LANES).n, 0)

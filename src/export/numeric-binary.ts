@@ -1,0 +1,156 @@
+/**
+ * PostgreSQL numerics in their binary form (`numeric_send`, concatenated) → the
+ * unscaled integers a Parquet DECIMAL(precision, scale) holds. The database only
+ * copies its digits out (no arithmetic, no text), and the decoding here is exact:
+ * a Number while the value stays within 2^53, a bigint beyond.
+ *
+ * numeric_send: int16 ndigits, int16 weight, uint16 sign, uint16 dscale, then
+ * ndigits int16 digits in base 10 000; value = Σ digit[i] × 10000^(weight − i).
+ */
+
+import { ExportPageError, ExportValueError } from './export-errors.ts'
+
+const SIGN_NEGATIVE = 0x4000
+const HEADER = 8
+const TWO_32 = 2 ** 32
+const TWO_31 = 2 ** 31
+const POW10 = [1, 10, 100, 1000, 10_000]
+
+export interface NumericColumn {
+  readonly name: string
+  readonly scale: number
+  /** Digits the file declares: a value needing more fails the export. */
+  readonly precision: number
+}
+
+/**
+ * `n` concatenated numeric_send values → unscaled at `col.scale`: a BigInt64Array when the
+ * precision fits an int8 (≤ 18 digits), bigints otherwise. Refuses NaN and infinities, a value
+ * with more decimals than the scale or more digits than the precision (the range's shape was
+ * measured before the pages were read: a value written since can break it), and bytes that do
+ * not hold exactly n values.
+ */
+export function unscaledNumerics(src: Uint8Array, n: number, col: NumericColumn): BigInt64Array | bigint[] {
+  if (col.precision > 18) return wideNumerics(src, n, col)
+  const out = new BigInt64Array(n)
+  const words = new Int32Array(out.buffer)
+  // 10^precision as two 32-bit halves (exact: a power of ten up to 10^22 is a double).
+  const limit = 10 ** col.precision
+  const limitHi = Math.floor(limit / TWO_32)
+  const limitLo = limit - limitHi * TWO_32
+  let at = 0
+  for (let r = 0; r < n; r++) {
+    const head = header(src, at, r, n, col)
+    const { ndigits } = head
+    at += HEADER
+    // value = hi × 2^32 + lo, built digit by digit (Horner, base 10 000); every step stays
+    // below 2^46, so plain Number arithmetic is exact and no bigint is made.
+    let hi = 0
+    let lo = 0
+    for (let i = 0; i < ndigits; i++) {
+      let d = (src[at] as number) * 256 + (src[at + 1] as number)
+      at += 2
+      let m = 10_000
+      if (i === ndigits - 1) {
+        const last = 4 * (head.weight - i) + col.scale
+        if (last < 0) {
+          // The last base-10 000 digit reaches below the scale: its low digits must be zeros.
+          const cut = POW10[-last] as number
+          if (-last >= 4 || d % cut !== 0) throw moreDecimals(col, head.dscale)
+          d /= cut
+          m = POW10[4 + last] as number
+        }
+      }
+      const t = lo * m + d
+      const carry = Math.floor(t / TWO_32)
+      lo = t - carry * TWO_32
+      hi = hi * m + carry
+      if (hi >= TWO_31) throw tooWide(col)
+    }
+    // Scale: times 10^(what the last digit's position leaves).
+    if (ndigits > 0) {
+      for (let e = 4 * (head.weight - ndigits + 1) + col.scale; e > 0; e -= 4) {
+        const m = POW10[Math.min(4, e)] as number
+        const t = lo * m
+        const carry = Math.floor(t / TWO_32)
+        lo = t - carry * TWO_32
+        hi = hi * m + carry
+        if (hi >= TWO_31) throw tooWide(col)
+      }
+    }
+    if (hi > limitHi || (hi === limitHi && lo >= limitLo)) throw tooWide(col)
+    if (head.negative && (hi !== 0 || lo !== 0)) {
+      // Two's complement of the 64-bit value.
+      if (lo === 0) hi = TWO_32 - hi
+      else {
+        lo = TWO_32 - lo
+        hi = TWO_32 - hi - 1
+      }
+    }
+    words[2 * r] = lo | 0
+    words[2 * r + 1] = hi | 0
+  }
+  if (at !== src.length) throw new ExportPageError(`column ${col.name}: more bytes than ${n} numerics`)
+  return out
+}
+
+/** Decimals wider than an int8: bigint arithmetic (such columns are rare). */
+function wideNumerics(src: Uint8Array, n: number, col: NumericColumn): bigint[] {
+  const view = new DataView(src.buffer, src.byteOffset, src.byteLength)
+  const out = new Array<bigint>(n)
+  const limit = 10n ** BigInt(col.precision)
+  let at = 0
+  for (let r = 0; r < n; r++) {
+    const head = header(src, at, r, n, col)
+    at += HEADER
+    let acc = 0n
+    for (let i = 0; i < head.ndigits; i++) acc = acc * 10_000n + BigInt(view.getInt16(at + 2 * i))
+    at += 2 * head.ndigits
+    const shift = 4 * (head.weight - head.ndigits + 1) + col.scale
+    if (shift >= 0) acc *= 10n ** BigInt(shift)
+    else {
+      const div = 10n ** BigInt(-shift)
+      if (acc % div !== 0n) throw moreDecimals(col, head.dscale)
+      acc /= div
+    }
+    if (acc >= limit) throw tooWide(col)
+    out[r] = head.negative ? -acc : acc
+  }
+  if (at !== src.length) throw new ExportPageError(`column ${col.name}: more bytes than ${n} numerics`)
+  return out
+}
+
+interface Header {
+  readonly ndigits: number
+  readonly weight: number
+  readonly dscale: number
+  readonly negative: boolean
+}
+
+/** The 8-byte header of the numeric at `at`, checked: finite, within the scale, digits present. */
+function header(src: Uint8Array, at: number, r: number, n: number, col: NumericColumn): Header {
+  if (at + HEADER > src.length) throw new ExportPageError(`column ${col.name}: ${r} of ${n} numerics`)
+  const ndigits = (src[at] as number) * 256 + (src[at + 1] as number)
+  const w = (src[at + 2] as number) * 256 + (src[at + 3] as number)
+  const sign = (src[at + 4] as number) * 256 + (src[at + 5] as number)
+  const dscale = (src[at + 6] as number) * 256 + (src[at + 7] as number)
+  if (at + HEADER + 2 * ndigits > src.length)
+    throw new ExportPageError(`column ${col.name}: ${r} of ${n} numerics`)
+  if (sign !== 0 && sign !== SIGN_NEGATIVE) throw new ExportValueError(`not a finite decimal in ${col.name}`)
+  if (dscale > col.scale) throw moreDecimals(col, dscale)
+  return { ndigits, weight: w >= 0x8000 ? w - 0x10000 : w, dscale, negative: sign === SIGN_NEGATIVE }
+}
+
+function moreDecimals(col: NumericColumn, dscale: number): ExportValueError {
+  return new ExportValueError(
+    `${col.name}: a value with ${dscale} decimals, more than the ${col.scale} measured for the range ` +
+      '(it changed during the export; run it again)',
+  )
+}
+
+function tooWide(col: NumericColumn): ExportValueError {
+  return new ExportValueError(
+    `${col.name}: a value with more than the ${col.precision} digits measured for the range ` +
+      '(it changed during the export; run it again)',
+  )
+}
