@@ -4,8 +4,8 @@
  * memory holds a page and one Parquet row group, never the range.
  */
 import { MINUTE_MS } from '../core/records.ts'
-import type { Queryable } from '../store/db.ts'
-import { exportColumnarQuery } from '../store/export-columnar.ts'
+import type { Db, Queryable } from '../store/db.ts'
+import { type ColumnarQuery, exportColumnarQuery, exportCopyQuery } from '../store/export-columnar.ts'
 import {
   csvHeader,
   decimalShapes,
@@ -14,8 +14,10 @@ import {
   hasQuoteTimeColumn,
   isoDateStyle,
 } from '../store/export-queries.ts'
+import type { ColumnarPage } from './columnar-page.ts'
+import { CopyPageReader } from './copy-binary.ts'
 import type { ExportOutput } from './export-output.ts'
-import { parquetSink, type RowSink } from './parquet-thread.ts'
+import { type PageSink, parquetSink, type RowSink } from './parquet-thread.ts'
 
 export interface ExportPlan {
   readonly market: string
@@ -32,8 +34,8 @@ export const PAGE_MINUTES = 10_000
 
 /**
  * Pages in flight at once. CSV is bound by the database's formatting, so three pages keep it
- * busy on as many connections; Parquet is bound by its encoding thread, which a second page
- * ahead keeps fed (more only held memory; measured: docs/PERFORMANCE.md).
+ * busy on as many connections; Parquet (on the embedded database, whose pages queue in its
+ * worker anyway) keeps a second page ahead.
  */
 const LOOKAHEAD_PAGES = { csv: 3, parquet: 2 } as const
 
@@ -42,16 +44,14 @@ export class ExportAborted extends Error {
 }
 
 export async function exportRange(
-  db: Queryable,
+  db: Queryable & Pick<Db, 'copyOut'>,
   plan: ExportPlan,
   out: ExportOutput,
-  opts: { onRows?(n: number): void; signal?: AbortSignal; pageMinutes?: number } = {},
+  opts: ExportOptions = {},
 ): Promise<{ rows: number }> {
   const cols = exportColumns(plan.windows, await hasQuoteTimeColumn(db))
-  let sink: () => Promise<RowSink>
-  let query: { text: string }
   if (plan.format === 'csv') {
-    query = exportPageQuery(cols, plan.windows, await isoDateStyle(db))
+    const query = exportPageQuery(cols, plan.windows, await isoDateStyle(db))
     await out.write(`${csvHeader(cols)}\n`)
     const lines: RowSink = {
       add: async (rows) => {
@@ -60,25 +60,87 @@ export async function exportRange(
       },
       finish: async () => {},
     }
-    sink = async () => lines
-  } else {
-    const columnar = exportColumnarQuery(cols, plan.windows)
-    query = columnar
-    // The pass that sizes the file's decimals runs beside the first pages (they do not depend
-    // on it: numerics travel in binary), and the encoder starts once it is in.
-    const shapes = decimalShapes(db, cols, plan.market, plan.symbol, plan.from, plan.to)
-    shapes.catch(() => {}) // awaited below; a failure is thrown from there
-    sink = async () =>
-      parquetSink(out, columnar.lanes, await shapes, {
-        'data-feeder.export': JSON.stringify({
-          market: plan.market,
-          symbol: plan.symbol,
-          from: new Date(plan.from).toISOString(),
-          to: new Date(plan.to).toISOString(),
-          windows: plan.windows,
-        }),
-      })
+    return pagedExport(db, plan, query, async () => lines, opts)
   }
+  // The pass that sizes the file's decimals runs beside the first rows (they do not depend on
+  // it: numerics travel in binary), and the encoder starts once it is in.
+  const shapes = decimalShapes(db, cols, plan.market, plan.symbol, plan.from, plan.to)
+  shapes.catch(() => {}) // awaited when the sink opens; a failure is thrown from there
+  const lanes = exportColumnarQuery(cols, plan.windows).lanes
+  const open = async () => parquetSink(out, lanes, await shapes, fileMetadata(plan))
+  if (db.copyOut)
+    return copiedExport(db.copyOut.bind(db), exportCopyQuery(cols, plan.windows, plan), open, opts)
+  return pagedExport(db, plan, exportColumnarQuery(cols, plan.windows), open, opts)
+}
+
+export interface ExportOptions {
+  onRows?(n: number): void
+  signal?: AbortSignal
+  pageMinutes?: number
+}
+
+function fileMetadata(plan: ExportPlan): Record<string, string> {
+  return {
+    'data-feeder.export': JSON.stringify({
+      market: plan.market,
+      symbol: plan.symbol,
+      from: new Date(plan.from).toISOString(),
+      to: new Date(plan.to).toISOString(),
+      windows: plan.windows,
+    }),
+  }
+}
+
+/**
+ * PostgreSQL, Parquet: the range as one binary COPY, parsed into pages as it streams (read no
+ * faster than the encoder takes it). The database does for the export what it does for
+ * `psql \copy`: one pass, each value by its send function.
+ */
+async function copiedExport(
+  copyOut: (sql: string) => AsyncIterable<Uint8Array>,
+  query: ColumnarQuery,
+  open: () => Promise<PageSink>,
+  opts: ExportOptions,
+): Promise<{ rows: number }> {
+  const stream = copyOut(query.text)[Symbol.asyncIterator]()
+  // Started now: the connection and the statement's first rows come while the shapes are measured.
+  let next = stream.next()
+  next.catch(() => {}) // awaited below
+  let sink: PageSink | null = null
+  try {
+    sink = await open()
+    const reader = new CopyPageReader(query.lanes, sink.decimals, opts.pageMinutes ?? PAGE_MINUTES)
+    let rows = 0
+    const take = async (page: ColumnarPage) => {
+      const n = await (sink as PageSink).addPage(page)
+      rows += n
+      if (n > 0) opts.onRows?.(n)
+    }
+    for (let r = await next; !r.done; r = await next) {
+      if (opts.signal?.aborted) throw new ExportAborted('export interrupted')
+      for (const page of reader.push(r.value)) await take(page)
+      next = stream.next()
+    }
+    await take(reader.end())
+    await sink.finish()
+    return { rows }
+  } finally {
+    await stream.return?.()
+    await sink?.close?.()
+  }
+}
+
+/**
+ * Page by page (every CSV export; Parquet on the embedded database): the next pages are asked
+ * for while the current one is written.
+ */
+async function pagedExport(
+  db: Queryable,
+  plan: ExportPlan,
+  query: { text: string },
+  open: () => Promise<RowSink>,
+  opts: ExportOptions,
+): Promise<{ rows: number }> {
   const step = (opts.pageMinutes ?? PAGE_MINUTES) * MINUTE_MS
   const page = (start: number) =>
     db.query<Record<string, unknown>>(query.text, [
@@ -98,17 +160,17 @@ export async function exportRange(
     }
   }
   askAhead()
-  let open: RowSink | null = null
+  let sink: RowSink | null = null
   try {
-    open = await sink()
-    const rows = await pump(open)
-    await open.finish()
+    sink = await open()
+    const rows = await pump(sink)
+    await sink.finish()
     return { rows }
   } catch (err) {
     await Promise.allSettled(ahead)
     throw err
   } finally {
-    await open?.close?.()
+    await sink?.close?.()
   }
 
   async function pump(into: RowSink): Promise<number> {

@@ -73,13 +73,20 @@ function transferables(page: ColumnarPage): ArrayBuffer[] {
   return [...buffers]
 }
 
+/** The Parquet sink also takes pages already decoded (from a binary COPY). */
+export interface PageSink extends RowSink {
+  addPage(page: ColumnarPage): Promise<number>
+  /** Each decimal column's scale and precision as the file declares them, by name. */
+  readonly decimals: ReadonlyMap<string, { scale: number; precision: number }>
+}
+
 export function parquetSink(
   out: ExportOutput,
   lanes: readonly ColumnLane[],
   shapes: ReadonlyMap<string, DecimalShape>,
   metadata: Record<string, string>,
   groupRows = rowGroupRows(lanes.length),
-): RowSink {
+): PageSink {
   // Built here first so a decimal no reader holds fails before the thread starts.
   const elements = parquetSchema(lanes, shapes)
   const decimals = new Map(
@@ -135,15 +142,17 @@ export function parquetSink(
     while (!ready() && !failure) await new Promise<void>((r) => waiters.push(r))
     if (failure) throw failure
   }
+  async function addPage(page: ColumnarPage): Promise<number> {
+    if (page.n === 0) return 0
+    await until(() => queued < QUEUED_PAGES)
+    queued++
+    worker.postMessage({ type: 'page', page } satisfies ToWorker, transferables(page))
+    return page.n
+  }
   return {
-    async add(rows) {
-      const page = decodePage(rows[0], lanes, decimals)
-      if (page.n === 0) return 0
-      await until(() => queued < QUEUED_PAGES)
-      queued++
-      worker.postMessage({ type: 'page', page } satisfies ToWorker, transferables(page))
-      return page.n
-    },
+    decimals,
+    addPage,
+    add: (rows) => addPage(decodePage(rows[0], lanes, decimals)),
     async finish() {
       await until(() => true)
       worker.postMessage({ type: 'finish' } satisfies ToWorker)

@@ -37,6 +37,12 @@ export interface Db extends Queryable {
    * connection of its own (a refresh of a year of aggregates runs for minutes). Ended by close().
    */
   execLong(sql: string): Promise<void>
+  /**
+   * PostgreSQL only: `COPY (…) TO STDOUT` on a connection of its own (no statement timeout,
+   * JIT off), its bytes yielded as they arrive and read no faster than they are taken. Leaving
+   * the loop early ends that connection, and with it the statement.
+   */
+  copyOut?(sql: string): AsyncIterable<Uint8Array>
   /** Resolves when the database answers `SELECT 1`. */
   ping(): Promise<void>
   /** Open connections (pg) or 1 (PGlite). */

@@ -12,6 +12,7 @@
  * The aggregates read the rows of one ordered subquery in one pass, so every column
  * holds the rows in the same order; the client checks that order on `open_time`.
  */
+import { escapeLiteral } from 'pg'
 import { type ExportColumn, exportFrom } from './export-queries.ts'
 
 /**
@@ -90,6 +91,33 @@ export function exportColumnarQuery(
   }
   return {
     text: `SELECT ${outer.join(',\n  ')}\n FROM (SELECT ${inner.join(',\n    ')}\n  ${exportFrom(windows)}) page`,
+    lanes: lanes.map(({ col, lane }) => ({ col, lane })),
+  }
+}
+
+/**
+ * The whole range as one `COPY … TO STDOUT (FORMAT binary)` (PostgreSQL): every value in its
+ * binary form, one row per minute, no aggregation. COPY takes no parameters, so market,
+ * symbol and the range are written into the statement as quoted literals.
+ */
+export function exportCopyQuery(
+  cols: readonly ExportColumn[],
+  windows: readonly number[],
+  range: { market: string; symbol: string; from: number; to: number },
+): ColumnarQuery {
+  for (const w of windows) if (!Number.isInteger(w) || w <= 0) throw new Error(`not a window: ${w}`)
+  const lanes = cols.map((col) => ({ col, ...laneOf(col) }))
+  const literals = [
+    escapeLiteral(range.market),
+    escapeLiteral(range.symbol),
+    escapeLiteral(new Date(range.from).toISOString()),
+    escapeLiteral(new Date(range.to).toISOString()),
+  ]
+  const select = `SELECT ${lanes.map((l) => l.sql).join(',\n    ')}\n  ${exportFrom(windows)}`
+  // One pass over text that is all ours (no literal yet): each $n becomes its literal once.
+  const bound = select.replace(/\$([1-4])(?![0-9])/g, (_, n: string) => literals[Number(n) - 1] as string)
+  return {
+    text: `COPY (${bound}) TO STDOUT (FORMAT binary)`,
     lanes: lanes.map(({ col, lane }) => ({ col, lane })),
   }
 }

@@ -7,12 +7,9 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { decodePage } from '../../src/export/columnar-page.ts'
 import type { ColumnLane } from '../../src/store/export-columnar.ts'
+import { lane } from '../helpers/export-lanes.ts'
 
 const PG_EPOCH_US = 946_684_800_000_000n
-const lane = (name: string, kind: ColumnLane['col']['kind'], l: ColumnLane['lane']): ColumnLane => ({
-  col: { name, kind, sql: name },
-  lane: l,
-})
 const LANES = [
   lane('open_time', 'time', 'ts'),
   lane('close', 'decimal', 'i64'),
