@@ -8,14 +8,39 @@ import { type ColumnLane, type Lane, NULL_BITS, TEXT_SEPARATOR } from '../store/
 import { ExportPageError } from './export-errors.ts'
 import { type NumericColumn, unscaledNumerics } from './numeric-binary.ts'
 
-/** Typed, or strings (text), or bigints (a decimal too wide for an int8). */
-export type ColumnValues = BigInt64Array | Float64Array | Int32Array | string[] | bigint[]
+/** Text as dictionary codes: row r holds dict[codes[r]] (codes of null rows mean nothing). */
+export interface TextValues {
+  readonly codes: Int32Array
+  readonly dict: readonly string[]
+}
+
+/** Typed, or text, or bigints (a decimal too wide for an int8). */
+export type ColumnValues = BigInt64Array | Float64Array | Int32Array | TextValues | bigint[]
+
+export const isText = (v: ColumnValues): v is TextValues => (v as TextValues).codes !== undefined
+
+/** Strings → dictionary codes. */
+export function textValues(texts: readonly string[]): TextValues {
+  const ids = new Map<string, number>()
+  const dict: string[] = []
+  const codes = new Int32Array(texts.length)
+  for (let r = 0; r < texts.length; r++) {
+    const s = texts[r] as string
+    let id = ids.get(s)
+    if (id === undefined) {
+      id = dict.push(s) - 1
+      ids.set(s, id)
+    }
+    codes[r] = id
+  }
+  return { codes, dict }
+}
 
 export interface ColumnarPage {
   readonly n: number
   /**
-   * Per column: a typed array (0 where null); for text lanes, strings ('' where null); for a
-   * decimal wider than an int8, bigints (0n where null).
+   * Per column: a typed array (0 where null); for text lanes, dictionary codes; for a decimal
+   * wider than an int8, bigints (0n where null).
    */
   readonly values: readonly ColumnValues[]
   /** Per column: 1 where the value is null, or null when the page has no null there. */
@@ -79,7 +104,7 @@ export function decodePage(
     if (lane !== 'text') return unpack(bytes(v, col.name), lane, n, col.name)
     const texts = typeof v === 'string' ? v.split(TEXT_SEPARATOR) : []
     if (texts.length !== n) throw new ExportPageError(`column ${col.name}: not ${n} values`)
-    return texts
+    return textValues(texts)
   })
   const nulls: (Uint8Array | null)[] = lanes.map(() => null)
   for (let w = 0; w * NULL_BITS < lanes.length; w++) {

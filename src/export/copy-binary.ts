@@ -11,7 +11,7 @@
  * field count and per field an int32 length (-1: null) and the bytes; an int16 -1 ends it.
  */
 import type { ColumnLane } from '../store/export-columnar.ts'
-import type { ColumnarPage, ColumnValues } from './columnar-page.ts'
+import type { ColumnarPage, ColumnValues, TextValues } from './columnar-page.ts'
 import { ExportPageError } from './export-errors.ts'
 import { type NumericColumn, NumericReader } from './numeric-binary.ts'
 
@@ -38,7 +38,7 @@ class PageBuilder {
     this.values = lanes.map(({ lane }, i) => {
       if (lane === 'f64') return new Float64Array(rows)
       if (lane === 'i32') return new Int32Array(rows)
-      if (lane === 'text') return new Array<string>(rows)
+      if (lane === 'text') return { codes: new Int32Array(rows), dict: [] as string[] }
       if (lane === 'num' && readers[i]?.wide) return new Array<bigint>(rows).fill(0n)
       return new BigInt64Array(rows)
     })
@@ -51,7 +51,9 @@ class PageBuilder {
     const n = this.n
     return {
       n,
-      values: this.values.map((v) => v.slice(0, n) as ColumnValues),
+      values: this.values.map((v) =>
+        'codes' in v ? { codes: v.codes.slice(0, n), dict: v.dict } : (v.slice(0, n) as ColumnValues),
+      ),
       nulls: this.nulls.map((m, i) => (this.hasNull[i] ? m.slice(0, n) : null)),
     }
   }
@@ -68,8 +70,10 @@ export class CopyPageReader {
   private page: PageBuilder
   /** The previous row's open time (µs), to prove the rows run minute after minute. */
   private lastTime: number | null = null
-  /** Per text column: the previous value and its bytes, reused while the bytes repeat. */
-  private readonly lastText: { bytes: Uint8Array; text: string }[] = []
+  /** Per text column: the previous value's bytes and its code in the current page. */
+  private readonly lastText: ({ bytes: Uint8Array; code: number } | undefined)[] = []
+  /** Per text column: the current page's codes by value. */
+  private codes: Map<string, number>[]
 
   /** `decimals`: each decimal column's scale and precision, by name, as the file declares them. */
   constructor(
@@ -87,6 +91,13 @@ export class CopyPageReader {
     this.pageRows = pageRows
     this.timeColumn = lanes.findIndex((l) => l.col.name === 'open_time')
     this.page = new PageBuilder(lanes, this.readers, pageRows)
+    this.codes = lanes.map(() => new Map())
+  }
+
+  private nextPage(): void {
+    this.page = new PageBuilder(this.lanes, this.readers, this.pageRows)
+    this.codes = this.lanes.map(() => new Map())
+    this.lastText.length = 0
   }
 
   /** Parses what `chunk` completes; returns the pages filled on the way. */
@@ -127,7 +138,7 @@ export class CopyPageReader {
       at = end
       if (this.page.n === this.pageRows) {
         pages.push(this.page.page())
-        this.page = new PageBuilder(this.lanes, this.readers, this.pageRows)
+        this.nextPage()
       }
     }
     this.pending = at === buf.length ? new Uint8Array(0) : buf.slice(at)
@@ -166,7 +177,6 @@ export class CopyPageReader {
       if (len === -1) {
         ;(page.nulls[i] as Uint8Array)[r] = 1
         page.hasNull[i] = true
-        if (lane === 'text') (page.values[i] as string[])[r] = ''
         continue
       }
       const name = (this.lanes[i] as ColumnLane).col.name
@@ -210,9 +220,11 @@ export class CopyPageReader {
           if (next !== at + len) throw new ExportPageError(`column ${name}: a numeric of the wrong length`)
           break
         }
-        case 'text':
-          ;(page.values[i] as string[])[r] = this.text(i, buf.subarray(at, at + len))
+        case 'text': {
+          const text = page.values[i] as TextValues
+          text.codes[r] = this.text(i, buf.subarray(at, at + len), text.dict as string[])
           break
+        }
       }
       at += len
     }
@@ -226,13 +238,19 @@ export class CopyPageReader {
     page.n++
   }
 
-  /** Text as UTF-8; a value equal to the column's previous one reuses its string. */
-  private text(i: number, bytes: Uint8Array): string {
+  /** The code of a UTF-8 text in the page's dictionary; a run of equal bytes is decoded once. */
+  private text(i: number, bytes: Uint8Array, dict: string[]): number {
     const last = this.lastText[i]
-    if (last !== undefined && sameBytes(last.bytes, bytes)) return last.text
+    if (last !== undefined && sameBytes(last.bytes, bytes)) return last.code
     const text = utf8.decode(bytes)
-    this.lastText[i] = { bytes: bytes.slice(), text }
-    return text
+    const codes = this.codes[i] as Map<string, number>
+    let code = codes.get(text)
+    if (code === undefined) {
+      code = dict.push(text) - 1
+      codes.set(text, code)
+    }
+    this.lastText[i] = { bytes: bytes.slice(), code }
+    return code
   }
 }
 

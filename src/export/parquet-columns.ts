@@ -15,15 +15,16 @@ import type { ColumnChunk, SchemaElement } from 'hyparquet'
 import { ByteWriter } from 'hyparquet-writer'
 import { writePageHeader } from 'hyparquet-writer/src/datapage.js'
 import { writeRleBitPackedHybrid } from 'hyparquet-writer/src/encoding.js'
+import { isText, type TextValues } from './columnar-page.ts'
 
 export type TypedColumn = BigInt64Array | Float64Array | Int32Array
 
 /**
- * A row group's values of one column: typed (0 where null), strings ('' where null), or the
+ * A row group's values of one column: typed (0 where null), text as dictionary codes, or the
  * unscaled bigints of a decimal too wide for an int8 (0n where null).
  */
 export interface GroupValues {
-  readonly values: TypedColumn | readonly string[] | readonly bigint[]
+  readonly values: TypedColumn | TextValues | readonly bigint[]
   /** 1 where the value is null; null when the column has none in this row group. */
   readonly nulls: Uint8Array | null
 }
@@ -174,28 +175,22 @@ function utf8Less(a: string, b: string): boolean {
   return x.length < y.length
 }
 
-function encodeText(strings: readonly string[], nulls: Uint8Array | null, nullCount: number): Encoded {
-  const ids = new Map<string, number>()
-  const index = new Int32Array(strings.length - nullCount)
+function encodeText(text: TextValues, nulls: Uint8Array | null, nullCount: number): Encoded {
+  // The page's dictionary holds only the values of present rows, renumbered in order of use.
+  const renumber = new Int32Array(text.dict.length).fill(-1)
+  const distinct: string[] = []
+  const index = new Int32Array(text.codes.length - nullCount)
   let at = 0
-  let last: string | undefined
-  let lastId = -1
-  for (let r = 0; r < strings.length; r++) {
+  for (let r = 0; r < text.codes.length; r++) {
     if (nulls !== null && nulls[r] === 1) continue
-    const s = strings[r] as string
-    // Text columns come in runs (one symbol, mostly one status): skip the lookup within a run.
-    if (s !== last) {
-      let id = ids.get(s)
-      if (id === undefined) {
-        id = ids.size
-        ids.set(s, id)
-      }
-      last = s
-      lastId = id
+    const code = text.codes[r] as number
+    let id = renumber[code] as number
+    if (id < 0) {
+      id = distinct.push(text.dict[code] as string) - 1
+      renumber[code] = id
     }
-    index[at++] = lastId
+    index[at++] = id
   }
-  const distinct = [...ids.keys()]
   const statistics: Statistics = { null_count: BigInt(nullCount) }
   if (distinct.length > 0) {
     let min = distinct[0] as string
@@ -208,7 +203,7 @@ function encodeText(strings: readonly string[], nulls: Uint8Array | null, nullCo
     statistics.max_value = max
   }
   if (distinct.length > MAX_DICTIONARY) {
-    const dense = nulls === null ? strings : strings.filter((_, r) => nulls[r] === 0)
+    const dense = Array.from(index, (id) => distinct[id] as string)
     return { encoding: 'PLAIN', page: plainStrings(dense), statistics }
   }
   const bitWidth = Math.max(1, Math.ceil(Math.log2(distinct.length)))
@@ -276,11 +271,12 @@ export function writeColumnChunk(
 ): ColumnChunk {
   const start = out.offset
   const nullCount = countNulls(column.nulls, n)
-  const encoded = !Array.isArray(column.values)
-    ? encodeTyped(column.values as TypedColumn, column.nulls, nullCount)
-    : element.type === 'FIXED_LEN_BYTE_ARRAY'
-      ? encodeFixed(column.values as readonly bigint[], column.nulls, nullCount, element)
-      : encodeText(column.values as readonly string[], column.nulls, nullCount)
+  const v = column.values
+  const encoded = isText(v as never)
+    ? encodeText(v as TextValues, column.nulls, nullCount)
+    : Array.isArray(v)
+      ? encodeFixed(v as readonly bigint[], column.nulls, nullCount, element)
+      : encodeTyped(v as TypedColumn, column.nulls, nullCount)
   let uncompressed = 0
   let dictionaryOffset: bigint | undefined
   if (encoded.dictionary) {

@@ -13,7 +13,7 @@ import { ByteWriter, type SchemaElement } from 'hyparquet-writer'
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js'
 import type { ColumnLane } from '../store/export-columnar.ts'
 import { type DecimalShape, decimalPrecision, type ExportColumn } from '../store/export-queries.ts'
-import type { ColumnarPage } from './columnar-page.ts'
+import { type ColumnarPage, type ColumnValues, isText, type TextValues } from './columnar-page.ts'
 import { ExportValueError } from './export-errors.ts'
 import type { ExportOutput } from './export-output.ts'
 import { type GroupValues, type TypedColumn, writeColumnChunk } from './parquet-columns.ts'
@@ -80,16 +80,18 @@ function groupColumn(pages: readonly ColumnarPage[], i: number, n: number): Grou
       if (mask) nulls.set(mask, at)
       at += p.n
     }
-  const parts = pages.map((p) => p.values[i])
-  if (Array.isArray(parts[0])) {
-    // Strings, or the bigints of a wide decimal.
-    if (parts.length === 1) return { values: parts[0] as string[] | bigint[], nulls }
-    const list: unknown[] = new Array(n)
+  const parts = pages.map((p) => p.values[i] as ColumnValues)
+  const first = parts[0] as ColumnValues
+  if (isText(first)) return { values: mergeText(parts as TextValues[], n), nulls }
+  if (Array.isArray(first)) {
+    // The bigints of a wide decimal.
+    if (parts.length === 1) return { values: first, nulls }
+    const list: bigint[] = new Array(n)
     let k = 0
-    for (const part of parts as unknown[][]) for (let r = 0; r < part.length; r++) list[k++] = part[r]
-    return { values: list as string[] | bigint[], nulls }
+    for (const part of parts as bigint[][])
+      for (let r = 0; r < part.length; r++) list[k++] = part[r] as bigint
+    return { values: list, nulls }
   }
-  const first = parts[0] as TypedColumn
   if (parts.length === 1) return { values: first, nulls }
   const whole = new (first.constructor as new (n: number) => TypedColumn)(n)
   at = 0
@@ -98,6 +100,28 @@ function groupColumn(pages: readonly ColumnarPage[], i: number, n: number): Grou
     at += part.length
   }
   return { values: whole, nulls }
+}
+
+/** The pages' dictionaries merged into one, their codes renumbered into it. */
+function mergeText(parts: readonly TextValues[], n: number): TextValues {
+  if (parts.length === 1) return parts[0] as TextValues
+  const ids = new Map<string, number>()
+  const dict: string[] = []
+  const codes = new Int32Array(n)
+  let at = 0
+  for (const part of parts) {
+    const renumber = part.dict.map((s) => {
+      let id = ids.get(s)
+      if (id === undefined) {
+        id = dict.push(s) - 1
+        ids.set(s, id)
+      }
+      return id
+    })
+    for (let r = 0; r < part.codes.length; r++) codes[at + r] = renumber[part.codes[r] as number] ?? 0
+    at += part.codes.length
+  }
+  return { codes, dict }
 }
 
 /** hyparquet's byte writer, emptied into the output after every row group (awaited: backpressure). */

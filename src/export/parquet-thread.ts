@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads'
 import type { SchemaElement } from 'hyparquet-writer'
 import type { ColumnLane } from '../store/export-columnar.ts'
 import { type DecimalShape, decimalPrecision } from '../store/export-queries.ts'
-import { type ColumnarPage, decodePage } from './columnar-page.ts'
+import { type ColumnarPage, decodePage, isText } from './columnar-page.ts'
 import type { ExportOutput } from './export-output.ts'
 import { parquetSchema, rowGroupRows } from './parquet-sink.ts'
 
@@ -68,7 +68,9 @@ function workerSource(): { code: string; data: Record<string, string> } {
 
 function transferables(page: ColumnarPage): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>()
-  for (const v of page.values) if (!Array.isArray(v)) buffers.add((v as Int32Array).buffer as ArrayBuffer)
+  for (const v of page.values)
+    if (isText(v)) buffers.add(v.codes.buffer as ArrayBuffer)
+    else if (!Array.isArray(v)) buffers.add(v.buffer as ArrayBuffer)
   for (const m of page.nulls) if (m) buffers.add(m.buffer as ArrayBuffer)
   return [...buffers]
 }

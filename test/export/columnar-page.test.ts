@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { decodePage } from '../../src/export/columnar-page.ts'
+import { decodePage, type TextValues } from '../../src/export/columnar-page.ts'
 import type { ColumnLane } from '../../src/store/export-columnar.ts'
 import { lane } from '../helpers/export-lanes.ts'
 
@@ -55,7 +55,11 @@ describe('decodePage', () => {
     assert.deepEqual([...(p.values[1] as BigInt64Array)], [6_100_012_345_678n, 0n, -1n])
     assert.deepEqual([...(p.values[2] as Float64Array)], [1.5, 0, -0.25])
     assert.deepEqual([...(p.values[3] as Int32Array)], [60, 0, 2 ** 31 - 1])
-    assert.deepEqual(p.values[4], ['stored', 'missing', 'stored'])
+    const status = p.values[4] as TextValues
+    assert.deepEqual(
+      [...status.codes].map((c) => status.dict[c]),
+      ['stored', 'missing', 'stored'],
+    )
     assert.equal(p.nulls[0], null)
     assert.deepEqual([...(p.nulls[1] as Uint8Array)], [0, 1, 0])
     assert.deepEqual([...(p.nulls[2] as Uint8Array)], [0, 1, 0])

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import type { ColumnarPage } from '../../src/export/columnar-page.ts'
+import { type ColumnarPage, isText } from '../../src/export/columnar-page.ts'
 import { CopyPageReader } from '../../src/export/copy-binary.ts'
 import type { ColumnLane } from '../../src/store/export-columnar.ts'
 import { openTestDb, type TestDb } from '../helpers/db.ts'
@@ -59,7 +59,15 @@ function rows(pages: ColumnarPage[]): unknown[][] {
   const out: unknown[][] = []
   for (const p of pages)
     for (let r = 0; r < p.n; r++)
-      out.push(p.values.map((v, i) => (p.nulls[i]?.[r] === 1 ? null : (v as ArrayLike<unknown>)[r])))
+      out.push(
+        p.values.map((v, i) =>
+          p.nulls[i]?.[r] === 1
+            ? null
+            : isText(v)
+              ? v.dict[v.codes[r] as number]
+              : (v as ArrayLike<unknown>)[r],
+        ),
+      )
   return out
 }
 
