@@ -162,7 +162,7 @@ export class CopyPageReader {
     for (let f = 0; f < fields; f++) {
       if (p + 4 > buf.length) return null
       const len = view.getInt32(p)
-      p += 4 + (len > 0 ? len : 0)
+      p += 4 + Math.max(len, 0)
     }
     return p > buf.length ? null : p
   }

@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { decodePage, type TextValues } from '../../src/export/columnar-page.ts'
-import type { ColumnLane } from '../../src/store/export-columnar.ts'
 import { lane } from '../helpers/export-lanes.ts'
 
 const PG_EPOCH_US = 946_684_800_000_000n
