@@ -7,7 +7,6 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { type ColumnarPage, isText } from '../../src/export/columnar-page.ts'
 import { CopyPageReader } from '../../src/export/copy-binary.ts'
-import type { ColumnLane } from '../../src/store/export-columnar.ts'
 import { openTestDb, type TestDb } from '../helpers/db.ts'
 import { lane } from '../helpers/export-lanes.ts'
 
@@ -24,7 +23,7 @@ const DECIMALS = new Map([
   ['close', { scale: 8, precision: 13 }],
   ['quote_volume', { scale: 9, precision: 24 }],
 ])
-const T0 = Date.parse('1999-12-31T23:58:00Z') // across PostgreSQL's epoch: negative and positive times
+// The minutes start 1999-12-31T23:58Z: across PostgreSQL's epoch, negative and positive times.
 const ROWS = 25
 
 const SELECT = `SELECT t AS open_time,

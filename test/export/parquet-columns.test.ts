@@ -57,7 +57,7 @@ function rowAt(i: number): Row {
 /** Rows [a, b) as a columnar page, each column with its null mask when it has a null. */
 function page(a: number, b: number, statusText?: (i: number) => string | null): ColumnarPage {
   const rows = Array.from({ length: b - a }, (_, k) => rowAt(a + k))
-  if (statusText) rows.forEach((r, k) => (r.status = statusText(a + k)))
+  if (statusText) for (const [k, r] of rows.entries()) r.status = statusText(a + k)
   const mask = (pick: (r: Row) => unknown) => {
     const m = Uint8Array.from(rows, (r) => (pick(r) === null ? 1 : 0))
     return m.some((x) => x === 1) ? m : null
