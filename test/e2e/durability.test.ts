@@ -239,17 +239,22 @@ describe('durability', { skip: PG }, () => {
     await until('database ready', () => p.lines.some((l) => l.msg === 'database ready'), 40_000)
     const db = await openDb(postgresOptions(cluster.url()))
     t.after(() => db.close())
-    const last = floorMinute(Date.now() - 10_000) - MINUTE_MS
+    // The initial window is the 3 minutes closed when the service started streaming (its log's
+    // time, not this process's: a window taken from here lost its first minute to the service's
+    // whenever a minute began in between). Its two newest minutes are in it whichever side of a
+    // minute boundary that start fell on.
+    const streaming = await until('streaming', () => p.lines.find((l) => l.msg === 'streaming'), 40_000)
+    const last = floorMinute(Date.parse(String(streaming.time))) - MINUTE_MS
     await until(
       'the initial window stored',
-      async () => (await missingMinutes(db, 'BTCUSDT', last - 2 * MINUTE_MS, last)) === 0,
+      async () => (await missingMinutes(db, 'BTCUSDT', last - MINUTE_MS, last)) === 0,
       60_000, // the catch-up's REST pages and writes; a loaded 2-core machine needed more than 30 s
     ).catch(async (err: Error) => {
       // A rare failure under load: say what was stored and what the service said about it.
       const stored = (await rows(db, 'BTCUSDT')).map((r) => new Date(r.t).toISOString().slice(11, 16))
       const said = p.lines.map((l) => JSON.stringify(l).slice(0, 300))
       throw new Error(
-        `${err.message}; window ${new Date(last - 2 * MINUTE_MS).toISOString()}..${new Date(last).toISOString()}; ` +
+        `${err.message}; window ${new Date(last - MINUTE_MS).toISOString()}..${new Date(last).toISOString()}; ` +
           `stored ${stored.join(' ')}\n${said.join('\n')}`,
       )
     })
