@@ -222,7 +222,7 @@ export class CopyPageReader {
         }
         case 'text': {
           const text = page.values[i] as TextValues
-          text.codes[r] = this.text(i, buf.subarray(at, at + len), text.dict as string[])
+          text.codes[r] = this.text(i, buf, at, len, text.dict as string[])
           break
         }
       }
@@ -239,9 +239,10 @@ export class CopyPageReader {
   }
 
   /** The code of a UTF-8 text in the page's dictionary; a run of equal bytes is decoded once. */
-  private text(i: number, bytes: Uint8Array, dict: string[]): number {
+  private text(i: number, buf: Uint8Array, at: number, len: number, dict: string[]): number {
     const last = this.lastText[i]
-    if (last !== undefined && sameBytes(last.bytes, bytes)) return last.code
+    if (last !== undefined && sameBytes(last.bytes, buf, at, len)) return last.code
+    const bytes = buf.slice(at, at + len)
     const text = utf8.decode(bytes)
     const codes = this.codes[i] as Map<string, number>
     let code = codes.get(text)
@@ -249,14 +250,15 @@ export class CopyPageReader {
       code = dict.push(text) - 1
       codes.set(text, code)
     }
-    this.lastText[i] = { bytes: bytes.slice(), code }
+    this.lastText[i] = { bytes, code }
     return code
   }
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false
+/** Whether `a` equals the `len` bytes of `buf` at `at` (no view of `buf` is made). */
+function sameBytes(a: Uint8Array, buf: Uint8Array, at: number, len: number): boolean {
+  if (a.length !== len) return false
+  for (let k = 0; k < len; k++) if (a[k] !== buf[at + k]) return false
   return true
 }
 

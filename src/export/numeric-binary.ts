@@ -34,6 +34,8 @@ export class NumericReader {
   private readonly limitHi: number
   private readonly limitLo: number
   private readonly bigLimit: bigint
+  /** The current value's header, reused: no object per value. */
+  private readonly head: Header = { ndigits: 0, weight: 0, dscale: 0, negative: false }
 
   constructor(col: NumericColumn) {
     this.col = col
@@ -55,7 +57,8 @@ export class NumericReader {
     big: bigint[] | null,
   ): number {
     const col = this.col
-    const head = header(src, at, end, col)
+    const head = this.head
+    header(src, at, end, col, head)
     const { ndigits } = head
     at += HEADER
     if (big !== null) {
@@ -150,14 +153,14 @@ export function unscaledNumerics(src: Uint8Array, n: number, col: NumericColumn)
 }
 
 interface Header {
-  readonly ndigits: number
-  readonly weight: number
-  readonly dscale: number
-  readonly negative: boolean
+  ndigits: number
+  weight: number
+  dscale: number
+  negative: boolean
 }
 
-/** The 8-byte header of the numeric at `at`, checked: finite, within the scale, digits before `end`. */
-function header(src: Uint8Array, at: number, end: number, col: NumericColumn): Header {
+/** The 8-byte header of the numeric at `at` into `into`, checked: finite, within the scale, digits before `end`. */
+function header(src: Uint8Array, at: number, end: number, col: NumericColumn, into: Header): void {
   if (at + HEADER > end) throw new ExportPageError(`column ${col.name}: a numeric cut short`)
   const ndigits = (src[at] as number) * 256 + (src[at + 1] as number)
   const w = (src[at + 2] as number) * 256 + (src[at + 3] as number)
@@ -166,7 +169,10 @@ function header(src: Uint8Array, at: number, end: number, col: NumericColumn): H
   if (at + HEADER + 2 * ndigits > end) throw new ExportPageError(`column ${col.name}: a numeric cut short`)
   if (sign !== 0 && sign !== SIGN_NEGATIVE) throw new ExportValueError(`not a finite decimal in ${col.name}`)
   if (dscale > col.scale) throw moreDecimals(col, dscale)
-  return { ndigits, weight: w >= 0x8000 ? w - 0x10000 : w, dscale, negative: sign === SIGN_NEGATIVE }
+  into.ndigits = ndigits
+  into.weight = w >= 0x8000 ? w - 0x10000 : w
+  into.dscale = dscale
+  into.negative = sign === SIGN_NEGATIVE
 }
 
 function moreDecimals(col: NumericColumn, dscale: number): ExportValueError {
