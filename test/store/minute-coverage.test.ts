@@ -216,7 +216,12 @@ for (const target of targets) {
       const t0 = Date.UTC(2024, 2, 1)
       const m = (k: number) => t0 + k * MINUTE_MS
       const span = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i)
-      const plant = async (symbol: string, candles: number[], rows: [number, number][], offGrid: number[] = []) => {
+      const plant = async (
+        symbol: string,
+        candles: number[],
+        rows: [number, number][],
+        offGrid: number[] = [],
+      ) => {
         await t.db.query(
           `INSERT INTO candles_1m (symbol, open_time, close_time, open, high, low, close, volume, quote_volume,
                                    trades, taker_buy_base, taker_buy_quote, source)
@@ -231,30 +236,87 @@ for (const target of targets) {
       }
       // Minutes -30 .. 209 (four hours around t0): holes at the start, in the middle, a whole
       // hour (120 .. 179) and at the end.
-      const holes = new Set([...span(-30, -25), 7, 8, 59, 60, 61, 100, ...span(120, 180), 205, 206, 207, 208, 209])
+      const holes = new Set([
+        ...span(-30, -25),
+        7,
+        8,
+        59,
+        60,
+        61,
+        100,
+        ...span(120, 180),
+        205,
+        206,
+        207,
+        208,
+        209,
+      ])
       const stored = span(-30, 210).filter((k) => !holes.has(k))
       const every = (ws: number[], ks: number[]) => ks.flatMap((k) => ws.map((w): [number, number] => [k, w]))
-      const scenarios: Record<string, { rows: [number, number][]; offGrid?: number[]; path: 'fast' | 'exact' }> = {
+      const scenarios: Record<
+        string,
+        { rows: [number, number][]; offGrid?: number[]; path: 'fast' | 'exact' }
+      > = {
         // Every stored minute has both windows.
         FULLUSDT: { rows: every([60, 1440], stored), path: 'fast' },
         // 1440 from minute 62 on (just after a hole), 60 until 100 (a hole): three segments.
         SPANUSDT: {
-          rows: [...every([60], stored.filter((k) => k < 100)), ...every([1440], stored.filter((k) => k >= 62))],
+          rows: [
+            ...every(
+              [60],
+              stored.filter((k) => k < 100),
+            ),
+            ...every(
+              [1440],
+              stored.filter((k) => k >= 62),
+            ),
+          ],
           path: 'fast',
         },
         // 60 until 190, 1440 from 70 on.
         MIXDUSDT: {
-          rows: [...every([60], stored.filter((k) => k < 190)), ...every([1440], stored.filter((k) => k >= 70))],
+          rows: [
+            ...every(
+              [60],
+              stored.filter((k) => k < 190),
+            ),
+            ...every(
+              [1440],
+              stored.filter((k) => k >= 70),
+            ),
+          ],
           path: 'fast',
         },
         // An hour where only some minutes have features.
-        PARTUSDT: { rows: every([60], stored.filter((k) => k < 10 || k > 40)), path: 'exact' },
+        PARTUSDT: {
+          rows: every(
+            [60],
+            stored.filter((k) => k < 10 || k > 40),
+          ),
+          path: 'exact',
+        },
         // A feature row on a minute without a candle (inside a hole, and in the candle-less hour).
         HOLEUSDT: { rows: [...every([60], stored), [8, 60], [150, 60]], path: 'exact' },
         // A row off the minute grid, beside complete windows.
-        GRIDUSDT: { rows: every([60], stored.filter((k) => k !== 30)), offGrid: [29], path: 'exact' },
+        GRIDUSDT: {
+          rows: every(
+            [60],
+            stored.filter((k) => k !== 30),
+          ),
+          offGrid: [29],
+          path: 'exact',
+        },
         // A window that neither starts nor ends the range's feature rows.
-        MIDWUSDT: { rows: [...every([60], stored), ...every([5], stored.filter((k) => k > 20 && k < 90))], path: 'exact' },
+        MIDWUSDT: {
+          rows: [
+            ...every([60], stored),
+            ...every(
+              [5],
+              stored.filter((k) => k > 20 && k < 90),
+            ),
+          ],
+          path: 'exact',
+        },
         // No features at all.
         BAREUSDT: { rows: [], path: 'fast' },
       }

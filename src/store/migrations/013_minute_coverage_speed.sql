@@ -9,9 +9,10 @@
 -- plpgsql function, minute_coverage_plan, run once per call, answers both questions with
 -- cheaper reads and hands the outer query a few small arrays:
 --   * holes: candles are counted per UTC hour (minute_coverage_hours). A full hour has no hole,
---     an empty one is one run; only a partly filled hour is read minute by minute (one range
---     scan of the hour, not one lookup per minute: on a hypertable each scan costs a chunk
---     lookup). Adjacent holes are merged into runs (first and last minute of each);
+--     an empty one is one run; only the candles of a partly filled hour are read again
+--     (minute_coverage_partial_holes: a range scan per hour on a plain table, one pass with a
+--     hash join on a hypertable, never a lookup per minute). Adjacent holes are merged into
+--     runs (first and last minute of each);
 --   * feature windows, fast path: the windows are those of the first and the last minute with
 --     feature rows in range; each window's span [first_w, last_w] is its first and last row
 --     (ordered index scans that stop at the first match). Window w has a row on exactly the
@@ -28,7 +29,7 @@
 --   * otherwise (features missing inside a window's span, a feature row on a minute without a
 --     candle, a row off the grid, a window that neither starts nor ends the range's rows) the
 --     exact per-hour segments of 010 (minute_coverage_feature_index, unchanged) serve the
---     stored and the hole minutes alike: correct, and as fast as 010.
+--     stored and the hole minutes alike: correct, at 010's cost plus the count above.
 -- The two counts are plpgsql functions of their own that RETURN QUERY: that may run in
 -- parallel, a SELECT INTO never does (it would even plan in parallel and then run the plan
 -- without workers, slower than a serial plan). The plan function's own statements are small.
