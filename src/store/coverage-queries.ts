@@ -1,5 +1,5 @@
 /**
- * Reads over the SQL function minute_coverage (migration 010): the account of
+ * Reads over the SQL function minute_coverage (migrations 010, 013): the account of
  * every minute of a symbol — stored, confirmed empty by Binance, missing, or
  * still in progress — with the candle's provenance and its feature windows.
  *

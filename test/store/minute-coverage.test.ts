@@ -1,5 +1,5 @@
 /**
- * minute_coverage (migration 010) on PGlite, on the real PostgreSQL
+ * minute_coverage (migrations 010, 013) on PGlite, on the real PostgreSQL
  * (TEST_DATABASE_URL) and on TimescaleDB hypertables (TEST_TIMESCALE_URL): every
  * status over a planted range around the database's current minute, the
  * provenance and feature columns, the range convention and bad arguments.
@@ -210,6 +210,157 @@ for (const target of targets) {
         to: m(1440),
       })
       assert.deepEqual([wide.minutes, wide.stored, wide.missing, wide.ranges.length], [2880, 3, 2877, 3])
+    })
+
+    test('matches a minute-by-minute reference: holes at the edges, partial hours, odd feature rows', async () => {
+      const t0 = Date.UTC(2024, 2, 1)
+      const m = (k: number) => t0 + k * MINUTE_MS
+      const span = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i)
+      const plant = async (
+        symbol: string,
+        candles: number[],
+        rows: [number, number][],
+        offGrid: number[] = [],
+      ) => {
+        await t.db.query(
+          `INSERT INTO candles_1m (symbol, open_time, close_time, open, high, low, close, volume, quote_volume,
+                                   trades, taker_buy_base, taker_buy_quote, source)
+           SELECT $1, t, t + interval '59.999 seconds', 1, 1, 1, 1, 1, 1, 1, 1, 1, 'ws'
+             FROM unnest($2::timestamptz[]) AS t`,
+          [symbol, candles.map((k) => new Date(m(k)).toISOString())],
+        )
+        await features(t.db, symbol, [
+          ...rows.map(([k, w]): [number, number] => [m(k), w]),
+          ...offGrid.map((k): [number, number] => [m(k) + 30_000, 60]),
+        ])
+      }
+      // Minutes -30 .. 209 (four hours around t0): holes at the start, in the middle, a whole
+      // hour (120 .. 179) and at the end.
+      const holes = new Set([
+        ...span(-30, -25),
+        7,
+        8,
+        59,
+        60,
+        61,
+        100,
+        ...span(120, 180),
+        205,
+        206,
+        207,
+        208,
+        209,
+      ])
+      const stored = span(-30, 210).filter((k) => !holes.has(k))
+      const every = (ws: number[], ks: number[]) => ks.flatMap((k) => ws.map((w): [number, number] => [k, w]))
+      const scenarios: Record<
+        string,
+        { rows: [number, number][]; offGrid?: number[]; path: 'fast' | 'exact' }
+      > = {
+        // Every stored minute has both windows.
+        FULLUSDT: { rows: every([60, 1440], stored), path: 'fast' },
+        // 1440 from minute 62 on (just after a hole), 60 until 100 (a hole): three segments.
+        SPANUSDT: {
+          rows: [
+            ...every(
+              [60],
+              stored.filter((k) => k < 100),
+            ),
+            ...every(
+              [1440],
+              stored.filter((k) => k >= 62),
+            ),
+          ],
+          path: 'fast',
+        },
+        // 60 until 190, 1440 from 70 on.
+        MIXDUSDT: {
+          rows: [
+            ...every(
+              [60],
+              stored.filter((k) => k < 190),
+            ),
+            ...every(
+              [1440],
+              stored.filter((k) => k >= 70),
+            ),
+          ],
+          path: 'fast',
+        },
+        // An hour where only some minutes have features.
+        PARTUSDT: {
+          rows: every(
+            [60],
+            stored.filter((k) => k < 10 || k > 40),
+          ),
+          path: 'exact',
+        },
+        // A feature row on a minute without a candle (inside a hole, and in the candle-less hour).
+        HOLEUSDT: { rows: [...every([60], stored), [8, 60], [150, 60]], path: 'exact' },
+        // A row off the minute grid, beside complete windows.
+        GRIDUSDT: {
+          rows: every(
+            [60],
+            stored.filter((k) => k !== 30),
+          ),
+          offGrid: [29],
+          path: 'exact',
+        },
+        // A window that neither starts nor ends the range's feature rows.
+        MIDWUSDT: {
+          rows: [
+            ...every([60], stored),
+            ...every(
+              [5],
+              stored.filter((k) => k > 20 && k < 90),
+            ),
+          ],
+          path: 'exact',
+        },
+        // No features at all.
+        BAREUSDT: { rows: [], path: 'fast' },
+      }
+      for (const [symbol, sc] of Object.entries(scenarios)) await plant(symbol, stored, sc.rows, sc.offGrid)
+
+      const reference = async (symbol: string, from: number, to: number) => {
+        const first = Math.ceil(from / MINUTE_MS) * MINUTE_MS
+        const r = await t.db.query<{ m: Date; source: string | null; ws: number[] }>(
+          `SELECT g.m, c.source,
+                  coalesce((SELECT array_agg(f.window_size ORDER BY f.window_size) FROM feature_cache f
+                             WHERE f.market = 'spot' AND f.symbol = $1 AND f.open_time = g.m), '{}') AS ws
+             FROM generate_series($2::timestamptz, $3::timestamptz - interval '1 microsecond', interval '1 minute') AS g(m)
+             LEFT JOIN candles_1m c ON c.market = 'spot' AND c.symbol = $1 AND c.open_time = g.m
+            ORDER BY g.m`,
+          [symbol, new Date(first).toISOString(), new Date(to).toISOString()],
+        )
+        return r.rows.map((x) => [(x.m.getTime() - t0) / MINUTE_MS, x.source ? 'stored' : 'missing', x.ws])
+      }
+      const ranges: [number, number][] = [
+        [m(-40), m(220)],
+        [m(-30), m(210)],
+        [m(-27) + 1, m(208) - 1],
+        [m(17), m(143)],
+        [m(60), m(120)],
+        [m(59), m(62)],
+        [m(121), m(179)],
+        [m(100), m(101)],
+        [m(7), m(7)],
+      ]
+      for (const symbol of Object.keys(scenarios))
+        for (const [from, to] of ranges) {
+          const rows = await minuteCoverage(t.db, { market: 'spot', symbol, from, to })
+          const got = rows.map((r) => [(r.openTime - t0) / MINUTE_MS, r.status, r.featureWindows])
+          assert.deepEqual(got, await reference(symbol, from, to), `${symbol} [${from}, ${to})`)
+        }
+      // Both ways of finding the windows were taken where expected.
+      for (const [symbol, sc] of Object.entries(scenarios)) {
+        const r = await t.db.query<{ bare: boolean }>(
+          `SELECT bare FROM minute_coverage_plan('spot', $1, $2::timestamptz, $3::timestamptz)`,
+          [symbol, new Date(m(-30)).toISOString(), new Date(m(210)).toISOString()],
+        )
+        assert.equal(r.rows[0]?.bare, sc.path === 'fast', symbol)
+      }
+      await t.db.exec(`DELETE FROM candles_1m; DELETE FROM feature_cache`)
     })
 
     test('bad arguments: a clear error, never a silent answer', async () => {
