@@ -38,11 +38,12 @@ export interface Db extends Queryable {
    */
   execLong(sql: string): Promise<void>
   /**
-   * PostgreSQL only: `COPY (…) TO STDOUT` on a connection of its own (no statement timeout,
-   * JIT off), its bytes yielded as they arrive and read no faster than they are taken. Leaving
-   * the loop early ends that connection, and with it the statement.
+   * PostgreSQL only: `COPY (…) TO STDOUT` on a connection of its own (no statement timeout),
+   * with `settings` (name → value, as `set_config` takes them) for that connection, its bytes
+   * yielded as they arrive and read no faster than they are taken. Leaving the loop early ends
+   * that connection, and with it the statement.
    */
-  copyOut?(sql: string): AsyncIterable<Uint8Array>
+  copyOut?(sql: string, settings?: Readonly<Record<string, string>>): AsyncIterable<Uint8Array>
   /** Resolves when the database answers `SELECT 1`. */
   ping(): Promise<void>
   /** Open connections (pg) or 1 (PGlite). */

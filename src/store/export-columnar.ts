@@ -104,7 +104,7 @@ export function exportCopyQuery(
   cols: readonly ExportColumn[],
   windows: readonly number[],
   range: { market: string; symbol: string; from: number; to: number },
-): ColumnarQuery {
+): ColumnarQuery & { readonly select: string } {
   for (const w of windows) if (!Number.isInteger(w) || w <= 0) throw new Error(`not a window: ${w}`)
   const lanes = cols.map((col) => ({ col, ...laneOf(col) }))
   const literals = [
@@ -118,6 +118,7 @@ export function exportCopyQuery(
   const bound = select.replace(/\$([1-4])(?![0-9])/g, (_, n: string) => literals[Number(n) - 1] as string)
   return {
     text: `COPY (${bound}) TO STDOUT (FORMAT binary)`,
+    select: bound,
     lanes: lanes.map(({ col, lane }) => ({ col, lane })),
   }
 }

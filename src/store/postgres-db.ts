@@ -84,15 +84,15 @@ class PostgresDb implements Db {
     }
   }
 
-  async *copyOut(sql: string): AsyncIterable<Uint8Array> {
+  async *copyOut(sql: string, settings: Readonly<Record<string, string>> = {}): AsyncIterable<Uint8Array> {
     if (this.closing !== null) throw new StoreError('DB_CLOSED', 'the database connection is closed')
     const client = this.client()
     client.on('error', () => {}) // surfaces through the stream
     this.long.add(client)
     try {
       await client.connect()
-      // A whole range in one statement: JIT would compile for seconds (one set per chunk on TimescaleDB).
-      await client.query('SET jit = off')
+      for (const [name, value] of Object.entries(settings))
+        await client.query('SELECT set_config($1, $2, false)', [name, value])
       const stream = client.query(copyTo(sql))
       try {
         for await (const chunk of stream) yield chunk as Buffer
