@@ -45,7 +45,10 @@ export function numberStatistics(values: Float64Array | Int32Array, nullCount: n
   }
   const stats: Statistics = { null_count: BigInt(nullCount) }
   if (values instanceof Float64Array) stats.nan_count = BigInt(nan)
-  if (nan < values.length) {
+  // The specification leaves NaN out of min/max, but readers prune with min/max without looking
+  // at nan_count (DuckDB skipped a chunk's NaN rows for `x = 'NaN'` and its larger values for
+  // `x > 1`): a chunk holding a NaN gets no min/max, so nothing is pruned from it.
+  if (nan === 0 && values.length > 0) {
     // The specification's signed zeros: a minimum of zero is -0, a maximum of zero is +0.
     stats.min_value = min === 0 ? -0 : min
     stats.max_value = max === 0 ? 0 : max
