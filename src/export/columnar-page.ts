@@ -19,21 +19,26 @@ export type ColumnValues = BigInt64Array | Float64Array | Int32Array | TextValue
 
 export const isText = (v: ColumnValues): v is TextValues => (v as TextValues).codes !== undefined
 
+/** Distinct strings in order of first use: each string's code is its index in `dict`. */
+export class TextDictionary {
+  readonly dict: string[] = []
+  private readonly ids = new Map<string, number>()
+
+  code(s: string): number {
+    let id = this.ids.get(s)
+    if (id === undefined) {
+      id = this.dict.push(s) - 1
+      this.ids.set(s, id)
+    }
+    return id
+  }
+}
+
 /** Strings → dictionary codes. */
 export function textValues(texts: readonly string[]): TextValues {
-  const ids = new Map<string, number>()
-  const dict: string[] = []
-  const codes = new Int32Array(texts.length)
-  for (let r = 0; r < texts.length; r++) {
-    const s = texts[r] as string
-    let id = ids.get(s)
-    if (id === undefined) {
-      id = dict.push(s) - 1
-      ids.set(s, id)
-    }
-    codes[r] = id
-  }
-  return { codes, dict }
+  const d = new TextDictionary()
+  const codes = Int32Array.from(texts, (s) => d.code(s))
+  return { codes, dict: d.dict }
 }
 
 export interface ColumnarPage {
@@ -47,19 +52,35 @@ export interface ColumnarPage {
   readonly nulls: readonly (Uint8Array | null)[]
 }
 
-const MINUTE_US = 60_000_000
+/** One minute in microseconds. */
+export const MINUTE_US = 60_000_000
 /** 2000-01-01 (PostgreSQL's epoch) in microseconds since 1970, as the two halves of an int64. */
 const PG_EPOCH_US = 946_684_800_000_000
 const PG_EPOCH_LO = PG_EPOCH_US % 2 ** 32
 const PG_EPOCH_HI = Math.floor(PG_EPOCH_US / 2 ** 32)
+const TWO_32 = 2 ** 32
 
-/** Little-endian int64s as uint32 pairs, shifted to the Unix epoch in place (no bigint per value). */
-function fromPostgresEpoch(words: Uint32Array): void {
-  for (let i = 0; i < words.length; i += 2) {
-    const lo = (words[i] as number) + PG_EPOCH_LO
-    words[i] = lo >>> 0
-    words[i + 1] = ((words[i + 1] as number) + PG_EPOCH_HI + (lo > 0xffffffff ? 1 : 0)) >>> 0
+/**
+ * A PostgreSQL time (microseconds since 2000, as its high signed and low unsigned 32-bit
+ * halves) written into row r of an int64 column's words as microseconds since 1970: no
+ * bigint per value.
+ */
+export function writeUnixMicros(words: Int32Array, r: number, hi: number, lo: number): void {
+  lo += PG_EPOCH_LO
+  hi += PG_EPOCH_HI
+  if (lo >= TWO_32) {
+    lo -= TWO_32
+    hi += 1
   }
+  words[2 * r] = lo | 0
+  words[2 * r + 1] = hi | 0
+}
+
+/** Little-endian int64s shifted to the Unix epoch in place. */
+function fromPostgresEpoch(words: Int32Array): void {
+  const low = new Uint32Array(words.buffer, words.byteOffset, words.length)
+  for (let r = 0; 2 * r < words.length; r++)
+    writeUnixMicros(words, r, words[2 * r + 1] as number, low[2 * r] as number)
 }
 
 function bytes(v: unknown, name: string): Uint8Array {
@@ -77,7 +98,7 @@ function unpack(src: Uint8Array, lane: Exclude<Lane, 'text' | 'num'>, n: number,
   const swapped = Buffer.from(copy.buffer, 0, copy.length)
   if (width === 8) swapped.swap64()
   else swapped.swap32()
-  if (lane === 'ts') fromPostgresEpoch(new Uint32Array(copy.buffer, 0, n * 2))
+  if (lane === 'ts') fromPostgresEpoch(new Int32Array(copy.buffer, 0, n * 2))
   if (lane === 'i64' || lane === 'ts') return new BigInt64Array(copy.buffer, 0, n)
   if (lane === 'f64') return new Float64Array(copy.buffer, 0, n)
   return new Int32Array(copy.buffer, 0, n)

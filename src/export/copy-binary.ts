@@ -11,16 +11,18 @@
  * field count and per field an int32 length (-1: null) and the bytes; an int16 -1 ends it.
  */
 import type { ColumnLane } from '../store/export-columnar.ts'
-import type { ColumnarPage, ColumnValues, TextValues } from './columnar-page.ts'
+import {
+  type ColumnarPage,
+  type ColumnValues,
+  MINUTE_US,
+  TextDictionary,
+  type TextValues,
+  writeUnixMicros,
+} from './columnar-page.ts'
 import { ExportPageError } from './export-errors.ts'
 import { type NumericColumn, NumericReader } from './numeric-binary.ts'
 
 const SIGNATURE = [0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00]
-const MINUTE_US = 60_000_000
-/** 2000-01-01 (PostgreSQL's epoch) in microseconds since 1970, as the two halves of an int64. */
-const PG_EPOCH_US = 946_684_800_000_000
-const PG_EPOCH_LO = PG_EPOCH_US % 2 ** 32
-const PG_EPOCH_HI = Math.floor(PG_EPOCH_US / 2 ** 32)
 const TWO_32 = 2 ** 32
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
@@ -32,13 +34,17 @@ class PageBuilder {
   readonly words: (Int32Array | null)[]
   readonly nulls: Uint8Array[]
   readonly hasNull: boolean[]
+  /** Per text column: the page's dictionary (its `dict` is the column's). */
+  readonly dicts: (TextDictionary | null)[]
   n = 0
 
   constructor(lanes: readonly ColumnLane[], readers: readonly (NumericReader | null)[], rows: number) {
+    this.dicts = lanes.map(({ lane }) => (lane === 'text' ? new TextDictionary() : null))
     this.values = lanes.map(({ lane }, i) => {
       if (lane === 'f64') return new Float64Array(rows)
       if (lane === 'i32') return new Int32Array(rows)
-      if (lane === 'text') return { codes: new Int32Array(rows), dict: [] as string[] }
+      if (lane === 'text')
+        return { codes: new Int32Array(rows), dict: (this.dicts[i] as TextDictionary).dict }
       if (lane === 'num' && readers[i]?.wide) return new Array<bigint>(rows).fill(0n)
       return new BigInt64Array(rows)
     })
@@ -72,8 +78,6 @@ export class CopyPageReader {
   private lastTime: number | null = null
   /** Per text column: the previous value's bytes and its code in the current page. */
   private readonly lastText: ({ bytes: Uint8Array; code: number } | undefined)[] = []
-  /** Per text column: the current page's codes by value. */
-  private codes: Map<string, number>[]
 
   /** `decimals`: each decimal column's scale and precision, by name, as the file declares them. */
   constructor(
@@ -91,12 +95,10 @@ export class CopyPageReader {
     this.pageRows = pageRows
     this.timeColumn = lanes.findIndex((l) => l.col.name === 'open_time')
     this.page = new PageBuilder(lanes, this.readers, pageRows)
-    this.codes = lanes.map(() => new Map())
   }
 
   private nextPage(): void {
     this.page = new PageBuilder(this.lanes, this.readers, this.pageRows)
-    this.codes = this.lanes.map(() => new Map())
     this.lastText.length = 0
   }
 
@@ -185,18 +187,11 @@ export class CopyPageReader {
         case 'ts': {
           if (len !== 8) throw new ExportPageError(`column ${name}: ${len} bytes, not 8`)
           const w = page.words[i] as Int32Array
-          let hi = view.getInt32(at)
-          let lo = view.getUint32(at + 4)
-          if (lane === 'ts') {
-            lo += PG_EPOCH_LO
-            hi += PG_EPOCH_HI
-            if (lo >= TWO_32) {
-              lo -= TWO_32
-              hi += 1
-            }
+          if (lane === 'ts') writeUnixMicros(w, r, view.getInt32(at), view.getUint32(at + 4))
+          else {
+            w[2 * r] = view.getUint32(at + 4) | 0
+            w[2 * r + 1] = view.getInt32(at)
           }
-          w[2 * r] = lo | 0
-          w[2 * r + 1] = hi | 0
           break
         }
         case 'f64':
@@ -222,7 +217,7 @@ export class CopyPageReader {
         }
         case 'text': {
           const text = page.values[i] as TextValues
-          text.codes[r] = this.text(i, buf, at, len, text.dict as string[])
+          text.codes[r] = this.text(i, buf, at, len)
           break
         }
       }
@@ -239,17 +234,11 @@ export class CopyPageReader {
   }
 
   /** The code of a UTF-8 text in the page's dictionary; a run of equal bytes is decoded once. */
-  private text(i: number, buf: Uint8Array, at: number, len: number, dict: string[]): number {
+  private text(i: number, buf: Uint8Array, at: number, len: number): number {
     const last = this.lastText[i]
     if (last !== undefined && sameBytes(last.bytes, buf, at, len)) return last.code
     const bytes = buf.slice(at, at + len)
-    const text = utf8.decode(bytes)
-    const codes = this.codes[i] as Map<string, number>
-    let code = codes.get(text)
-    if (code === undefined) {
-      code = dict.push(text) - 1
-      codes.set(text, code)
-    }
+    const code = (this.page.dicts[i] as TextDictionary).code(utf8.decode(bytes))
     this.lastText[i] = { bytes, code }
     return code
   }

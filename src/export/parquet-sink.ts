@@ -13,7 +13,13 @@ import { ByteWriter, type SchemaElement } from 'hyparquet-writer'
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js'
 import type { ColumnLane } from '../store/export-columnar.ts'
 import { type DecimalShape, decimalPrecision, type ExportColumn } from '../store/export-queries.ts'
-import { type ColumnarPage, type ColumnValues, isText, type TextValues } from './columnar-page.ts'
+import {
+  type ColumnarPage,
+  type ColumnValues,
+  isText,
+  TextDictionary,
+  type TextValues,
+} from './columnar-page.ts'
 import { ExportValueError } from './export-errors.ts'
 import type { ExportOutput } from './export-output.ts'
 import { type GroupValues, type TypedColumn, writeColumnChunk } from './parquet-columns.ts'
@@ -105,23 +111,15 @@ function groupColumn(pages: readonly ColumnarPage[], i: number, n: number): Grou
 /** The pages' dictionaries merged into one, their codes renumbered into it. */
 function mergeText(parts: readonly TextValues[], n: number): TextValues {
   if (parts.length === 1) return parts[0] as TextValues
-  const ids = new Map<string, number>()
-  const dict: string[] = []
+  const merged = new TextDictionary()
   const codes = new Int32Array(n)
   let at = 0
   for (const part of parts) {
-    const renumber = part.dict.map((s) => {
-      let id = ids.get(s)
-      if (id === undefined) {
-        id = dict.push(s) - 1
-        ids.set(s, id)
-      }
-      return id
-    })
+    const renumber = part.dict.map((s) => merged.code(s))
     for (let r = 0; r < part.codes.length; r++) codes[at + r] = renumber[part.codes[r] as number] ?? 0
     at += part.codes.length
   }
-  return { codes, dict }
+  return { codes, dict: merged.dict }
 }
 
 /** hyparquet's byte writer, emptied into the output after every row group (awaited: backpressure). */
